@@ -1,0 +1,1 @@
+"""MosaicBERT pretraining recipe: models, data, algorithms and entry points built on Composer."""

@@ -1,0 +1,1 @@
+"""Data pipeline: corpora -> MDS shards -> streaming datasets -> masked MLM batches."""
