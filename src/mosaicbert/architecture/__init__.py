@@ -11,12 +11,12 @@ Public API (stable):
   -> ``BaseModelOutputWithPooling`` (``last_hidden_state`` (B, S, hidden), zeros at padding; ``pooler_output``).
   ``encode(input_ids, attention_mask=None, token_type_ids=None, position_ids=None)``
   -> ``(hidden (total_real_tokens, hidden), PaddingInfo)`` for heads that work on unpadded tokens.
-- ``MosaicBertForMaskedLM(config)``: ``forward(input_ids, attention_mask=None, token_type_ids=None, labels=None,
-  return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``-100`` = not masked): ``logits`` has shape
+- ``MosaicBertForMaskedLM(config)``: ``forward(input_ids, attention_mask=None, token_type_ids=None,
+  position_ids=None, labels=None, return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``-100`` = not masked): ``logits`` has shape
   (num_masked, vocab_size), rows in the order of ``labels[labels != -100]`` (labels at padding positions are
   ignored), ``loss`` = mean CE over masked tokens (0 when nothing is masked). Without labels: full
   (B, S, vocab_size) logits (fill-mask pipeline). Decoder tied to the word embeddings.
-- ``MosaicBertForSequenceClassification(config)``: same inputs -> ``SequenceClassifierOutput`` with logits
+- ``MosaicBertForSequenceClassification(config)``: same arguments -> ``SequenceClassifierOutput`` with logits
   (B, num_labels); loss per ``config.problem_type`` as in transformers (MSE when num_labels == 1, else CE for
   integer labels, BCE for float multi-label).
 - ``convert_bert_state_dict(hf_state_dict, config) -> dict``: transformers BertModel / BertForMaskedLM /
@@ -24,14 +24,14 @@ Public API (stable):
   vocab rows padded). A ``bert.`` prefix is kept if present.
 - Building blocks: ``ATTENTION_BACKENDS`` (name -> fn(qkv (total, 3, H, D), cu_seqlens int32, max_seqlen,
   alibi_slopes, dropout_p, training, alibi_bias=None) -> (total, H, D)), ``resolve_attention_backend``,
-  ``FFN_TYPES_REGISTRY``, ``alibi_slopes``, ``PaddingInfo``/``padding_info``/``unpad``/``repad``.
+  ``FFN_REGISTRY``, ``alibi_slopes``, ``PaddingInfo``/``padding_info``/``unpad``/``repad``.
 """
 
 from .alibi import alibi_slopes
 from .attention import ATTENTION_BACKENDS, resolve_attention_backend
 from .bert_conversion import convert_bert_state_dict
 from .configuration_mosaic_bert import MosaicBertConfig
-from .ffn import FFN_TYPES_REGISTRY
+from .ffn import FFN_REGISTRY
 from .modeling_mosaic_bert import (
     MosaicBertForMaskedLM,
     MosaicBertForSequenceClassification,
@@ -42,7 +42,7 @@ from .padding import PaddingInfo, padding_info, repad, unpad
 
 __all__ = [
     "ATTENTION_BACKENDS",
-    "FFN_TYPES_REGISTRY",
+    "FFN_REGISTRY",
     "MosaicBertConfig",
     "MosaicBertForMaskedLM",
     "MosaicBertForSequenceClassification",

@@ -34,15 +34,20 @@ def alibi_bias(slopes: torch.Tensor, seq_len: int) -> torch.Tensor:
 
 
 class AlibiBias(nn.Module):
-    """Slopes plus a bias precomputed for ``starting_size`` tokens, grown on demand for longer sequences."""
+    """Slopes plus a bias table precomputed for ``starting_size`` tokens, grown on demand for longer sequences.
+
+    The table is a plain cached tensor, not a buffer: DDP would otherwise broadcast it every step (and fail once
+    ranks grew it to different sizes). It follows the slopes' device, rebuilt after ``.to()`` moves.
+    """
 
     def __init__(self, num_heads: int, starting_size: int):
         super().__init__()
+        self.starting_size = starting_size
         self.register_buffer("slopes", alibi_slopes(num_heads), persistent=False)
-        self.register_buffer("bias", alibi_bias(self.slopes, starting_size), persistent=False)
+        self.table = alibi_bias(self.slopes, starting_size)
 
     def bias_for(self, seq_len: int) -> torch.Tensor:
-        """The ``(heads, n, n)`` bias with ``n >= seq_len`` (callers slice what they need)."""
-        if seq_len > self.bias.shape[-1]:
-            self.bias = alibi_bias(self.slopes, seq_len)
-        return self.bias
+        """The ``(heads, n, n)`` bias table with ``n >= seq_len`` (callers slice what they need)."""
+        if seq_len > self.table.shape[-1] or self.table.device != self.slopes.device:
+            self.table = alibi_bias(self.slopes, max(seq_len, self.starting_size, self.table.shape[-1]))
+        return self.table

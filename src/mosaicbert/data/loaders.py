@@ -2,14 +2,25 @@
 
 The YAML section of a loader maps onto :class:`MLMLoaderConfig`; a run either names one MDS dataset
 (``local``/``remote``/``split``) or mixes several ``streams`` with Streaming's ``proportion``/``repeat``/
-``choose``. Masking is not done here: the :class:`~mosaicbert.data.masking.MLMMasker` becomes the
-``device_transforms`` of the returned ``DataSpec`` (applied in the main process, on the device).
+``choose``. Masking is not done in the loader: the :class:`~mosaicbert.data.masking.MLMMasker` becomes the
+``microbatch_transforms`` of the returned ``DataSpec`` - Composer 0.32's device transform, applied in the
+main process to each microbatch after it is moved to the device.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, Optional
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+import torch
+from composer.core import DataSpec
+from omegaconf import DictConfig, OmegaConf
+from streaming import Stream, StreamingDataLoader
+from transformers import PreTrainedTokenizerBase
+
+from mosaicbert.data.masking import MLMMasker
+from mosaicbert.data.text_dataset import StreamingTextDataset
 
 
 @dataclass
@@ -57,3 +68,61 @@ class MLMLoaderConfig:
     prefetch_factor: Optional[int] = 2
     pin_memory: bool = False
     timeout: float = 0.0
+
+
+def _as_config(cfg: MLMLoaderConfig | Mapping[str, Any] | DictConfig) -> MLMLoaderConfig:
+    """Validate a loader section (unknown keys and wrong types raise) and return it as the dataclass."""
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(MLMLoaderConfig), cfg))
+
+
+def _stream_location(local: str | None, remote: str | None, split: str | None, where: str) -> None:
+    if not local and not remote:
+        raise ValueError(f"{where}: set local or remote")
+    if remote is None and not (Path(local).expanduser() / (split or "") / "index.json").is_file():
+        raise FileNotFoundError(f"{where}: no MDS dataset at {Path(local) / (split or '')} (index.json missing); "
+                                "convert one with convert_dataset.py")
+
+
+def build_text_dataset(cfg: MLMLoaderConfig | Mapping[str, Any] | DictConfig, tokenizer: PreTrainedTokenizerBase,
+                       max_seq_len: int, device_batch_size: int) -> StreamingTextDataset:
+    """The :class:`StreamingTextDataset` a loader section describes (one dataset or a mixture of streams)."""
+    cfg = _as_config(cfg)
+    if cfg.streams and (cfg.local or cfg.remote):
+        raise ValueError("loader: give either streams or local/remote, not both")
+    if cfg.streams:
+        streams, names = [], list(cfg.streams)
+        for name, stream in cfg.streams.items():
+            split = stream.split if stream.split is not None else cfg.split
+            _stream_location(stream.local, stream.remote, split, f"streams.{name}")
+            options = {key: value for key, value in asdict(stream).items() if value is not None}
+            streams.append(Stream(**{**options, "split": split}))
+        location = {"streams": streams}
+    else:
+        names = None
+        _stream_location(cfg.local, cfg.remote, cfg.split, "loader")
+        location = {"local": cfg.local, "remote": cfg.remote, "split": cfg.split}
+    return StreamingTextDataset(
+        tokenizer, max_seq_len, stream_names=names, **location,
+        shuffle=cfg.shuffle, shuffle_seed=cfg.shuffle_seed, shuffle_algo=cfg.shuffle_algo,
+        shuffle_block_size=cfg.shuffle_block_size, num_canonical_nodes=cfg.num_canonical_nodes,
+        epoch_size=cfg.epoch_size, predownload=cfg.predownload, cache_limit=cfg.cache_limit,
+        download_retry=cfg.download_retry, download_timeout=cfg.download_timeout,
+        sampling_method=cfg.sampling_method, batching_method=cfg.batching_method, batch_size=device_batch_size)
+
+
+def count_real_tokens(batch: Mapping[str, torch.Tensor]) -> int:
+    """Tokens in a batch that are not padding."""
+    return int(batch["attention_mask"].sum())
+
+
+def build_mlm_dataloader(cfg: MLMLoaderConfig | Mapping[str, Any] | DictConfig, tokenizer: PreTrainedTokenizerBase,
+                         max_seq_len: int, device_batch_size: int, masker: MLMMasker) -> DataSpec:
+    """A Composer ``DataSpec`` over a ``StreamingDataLoader``; ``masker`` masks each (micro)batch on its device."""
+    cfg = _as_config(cfg)
+    dataset = build_text_dataset(cfg, tokenizer, max_seq_len, device_batch_size)
+    workers = cfg.num_workers
+    loader = StreamingDataLoader(
+        dataset, batch_size=device_batch_size, num_workers=workers, drop_last=cfg.drop_last,
+        persistent_workers=cfg.persistent_workers and workers > 0, pin_memory=cfg.pin_memory,
+        prefetch_factor=cfg.prefetch_factor if workers > 0 else None, timeout=cfg.timeout)
+    return DataSpec(loader, microbatch_transforms=masker, get_num_tokens_in_batch=count_real_tokens)

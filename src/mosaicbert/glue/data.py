@@ -59,21 +59,25 @@ def parse_label(raw: object, task: TaskSpec) -> int | float:
         if not math.isfinite(value) or not low <= value <= high:
             raise ValueError(f"label {raw!r} is outside [{low}, {high}]")
         return value
-    if isinstance(raw, str) and raw in task.label_names:
-        return task.label_names.index(raw)
+    if str(raw) in task.label_names:
+        return task.label_names.index(str(raw))
+    # Class ids are accepted too, unless the class names are numbers themselves (then ids would be ambiguous).
+    ids_allowed = not any(name.lstrip("-").isdigit() for name in task.label_names)
     try:
-        class_id = int(raw) if not isinstance(raw, float) or raw.is_integer() else None  # type: ignore[arg-type]
+        class_id = int(raw) if ids_allowed and (not isinstance(raw, float) or raw.is_integer()) else None
     except (TypeError, ValueError):
         class_id = None
     if class_id is None or not 0 <= class_id < task.num_labels:
-        names = f"{', '.join(task.label_names)} or " if task.label_names else ""
-        raise ValueError(f"label {raw!r} is not one of {names}0..{task.num_labels - 1}")
+        choices = ", ".join(task.label_names)
+        if ids_allowed:
+            choices = f"{choices} or 0..{task.num_labels - 1}" if choices else f"0..{task.num_labels - 1}"
+        raise ValueError(f"label {raw!r} is not one of {choices}")
     return class_id
 
 
 def collect_examples(rows: Iterable[tuple[int, dict | list]], columns: Columns, task: TaskSpec,
-                     source: str) -> Examples:
-    """Validate rows ``(line_number, fields)`` and gather their texts and labels."""
+                     source: str, unit: str = "line") -> Examples:
+    """Validate rows ``(line or row number, fields)`` and gather their texts and labels."""
     text_a, text_b, labels = [], ([] if columns.text_b is not None else None), []
     for line, row in rows:
         try:
@@ -82,7 +86,7 @@ def collect_examples(rows: Iterable[tuple[int, dict | list]], columns: Columns, 
                 text_b.append(_text(row, columns.text_b))
             labels.append(parse_label(_field(row, columns.label), task))
         except (KeyError, IndexError, ValueError) as err:
-            raise DataFormatError(f"{source} line {line}: {err.args[0] if err.args else err}") from None
+            raise DataFormatError(f"{source} {unit} {line}: {err.args[0] if err.args else err}") from None
     if not labels:
         raise DataFormatError(f"{source}: no examples")
     return Examples(text_a, text_b, labels, source)
@@ -151,17 +155,20 @@ def _read_jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
         raise DataFormatError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
 
-def read_table(path: Path, columns: Columns, task: TaskSpec) -> Examples:
-    """Read a user's CSV (with header, standard quoting) or JSONL file."""
+def iter_table_rows(path: Path, columns: Columns) -> Iterator[tuple[int, dict]]:
+    """Rows of a user's CSV (header row, standard quoting), TSV or JSONL file with their line numbers."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        rows = _read_jsonl_rows(path)
-    elif suffix in {".csv", ".tsv"}:
-        rows = _read_rows(path, delimiter="\t" if suffix == ".tsv" else ",", quoting=csv.QUOTE_MINIMAL, header=True,
+        return _read_jsonl_rows(path)
+    if suffix in {".csv", ".tsv"}:
+        return _read_rows(path, delimiter="\t" if suffix == ".tsv" else ",", quoting=csv.QUOTE_MINIMAL, header=True,
                           required=(columns.text_a, columns.text_b, columns.label))
-    else:
-        raise DataFormatError(f"{path}: unsupported file type {suffix!r} (use .csv, .tsv or .jsonl)")
-    return collect_examples(rows, columns, task, str(path))
+    raise DataFormatError(f"{path}: unsupported file type {suffix!r} (use .csv, .tsv or .jsonl)")
+
+
+def read_table(path: Path, columns: Columns, task: TaskSpec) -> Examples:
+    """Read a user's CSV, TSV or JSONL file (see :func:`iter_table_rows`)."""
+    return collect_examples(iter_table_rows(path, columns), columns, task, str(path))
 
 
 def read_glue_tsv(path: Path, task: TaskSpec) -> Examples:
@@ -211,9 +218,13 @@ def load_hub_split(task: TaskSpec, split: str) -> Examples:
     """One split of ``nyu-mll/glue`` from the Hugging Face Hub (network or local datasets cache)."""
     from datasets import load_dataset
 
-    dataset = load_dataset(HUB_DATASET, task.name, split=split)
-    rows = enumerate(dataset, start=1)
-    return collect_examples(rows, hub_columns(task), task, f"{HUB_DATASET}/{task.name}[{split}]")
+    return hub_examples(load_dataset(HUB_DATASET, task.name, split=split), task, split)
+
+
+def hub_examples(dataset: Iterable[dict], task: TaskSpec, split: str) -> Examples:
+    """Examples from rows in the Hub's layout (e.g. a ``datasets.Dataset``); test splits' label -1 is an error."""
+    return collect_examples(enumerate(dataset, start=1), hub_columns(task), task, f"{HUB_DATASET}/{task.name}[{split}]",
+                            unit="row")
 
 
 def tokenize_examples(examples: Examples, tokenizer: PreTrainedTokenizerBase, max_seq_len: int) -> list[dict]:

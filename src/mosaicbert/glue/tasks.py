@@ -47,11 +47,13 @@ class TaskSpec:
         """The training split followed by the evaluation splits."""
         return ("train", *self.eval_splits.values())
 
+    def metric_key(self, eval_name: str, metric: str) -> str:
+        """Name of a reported number: ``accuracy``, or ``matched_accuracy`` when there are several eval splits."""
+        return metric if len(self.eval_splits) == 1 else f"{eval_name}_{metric}"
+
     def metric_keys(self) -> list[str]:
-        """Names of the reported numbers, e.g. ``accuracy`` or ``matched_accuracy`` for MNLI."""
-        if len(self.eval_splits) == 1:
-            return list(self.metrics)
-        return [f"{eval_name}_{metric}" for eval_name in self.eval_splits for metric in self.metrics]
+        """Names of all reported numbers, in order."""
+        return [self.metric_key(eval_name, metric) for eval_name in self.eval_splits for metric in self.metrics]
 
 
 ENTAILMENT_2 = ("entailment", "not_entailment")

@@ -1,0 +1,71 @@
+"""Data pipeline throughput on the bundled news corpus: conversion speed and dataloader samples/s.
+
+Conversion: the news train split to MDS as raw text and as pre-tokenized bert-base-uncased ids
+(documents/s and tokens/s, the latter with ``--workers`` tokenizer processes). Dataloading: full epochs of
+the text and the token-id shards at ``--seq`` through ``build_mlm_dataloader`` with 0 and 2 workers,
+masking included (samples/s), so the numbers compare with what a training step consumes.
+
+    python benchmarks/data_throughput.py [--seq 128] [--batch-size 32] [--workers 2] [--out_root /tmp/bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from mosaicbert.data.conversion import ConversionOptions, convert_split
+from mosaicbert.data.loaders import build_mlm_dataloader
+from mosaicbert.data.masking import MLMMasker
+from mosaicbert.data.sources import open_source
+from mosaicbert.tokenizer import load_tokenizer
+
+
+def conversion(out_root: Path, workers: int) -> dict[str, dict[str, float]]:
+    results = {}
+    for layout, tokenizer in (("text", None), ("tokens", "bert-base-uncased")):
+        summary = convert_split(open_source("news", ["train"])["train"], out_root / layout / "train",
+                                ConversionOptions(tokenizer=tokenizer, workers=workers, compression=None,
+                                                  progress=False, overwrite=True))
+        results[layout] = {"documents": summary.documents, "tokens": summary.tokens, "seconds": summary.seconds,
+                           "docs_per_s": summary.documents / summary.seconds,
+                           "tokens_per_s": summary.tokens / summary.seconds}
+    return results
+
+
+def dataloading(out_root: Path, seq: int, batch_size: int) -> dict[str, float]:
+    tokenizer = load_tokenizer("bert-base-uncased")
+    results = {}
+    for layout in ("text", "tokens"):
+        for workers in (0, 2):
+            spec = build_mlm_dataloader({"local": str(out_root / layout), "split": "train", "num_workers": workers},
+                                        tokenizer, seq, batch_size, MLMMasker(tokenizer, 0.3))
+            start, samples = time.perf_counter(), 0
+            for batch in spec.dataloader:
+                samples += len(spec.microbatch_transforms(batch)["input_ids"])
+            results[f"{layout}_workers{workers}_samples_per_s"] = samples / (time.perf_counter() - start)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="tokenizer processes for the conversion")
+    parser.add_argument("--out_root", type=Path, help="where to write the shards (default: a temporary directory)")
+    args = parser.parse_args()
+    out_root = args.out_root or Path(tempfile.mkdtemp(prefix="data-bench-"))
+    try:
+        report = {"conversion": conversion(out_root, args.workers),
+                  "dataloader": dataloading(out_root, args.seq, args.batch_size)}
+    finally:
+        if args.out_root is None:
+            shutil.rmtree(out_root, ignore_errors=True)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

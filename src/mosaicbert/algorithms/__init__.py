@@ -1,0 +1,1 @@
+"""Composer algorithms of the recipe."""

@@ -1,0 +1,48 @@
+"""One fine-tuning job's outcome, saved atomically so a re-run skips finished jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class JobResult:
+    """Metrics (fractions, e.g. accuracy 0.83) of one task and seed, or the one-line error that stopped it."""
+
+    task: str
+    seed: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def name(self) -> str:
+        return job_name(self.task, self.seed)
+
+    def save(self, path: Path) -> None:
+        """Write as JSON via a temporary file and rename, so a crash never leaves half a result."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> JobResult | None:
+        """A previously saved successful result, or None if absent, unreadable or failed."""
+        try:
+            result = cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        return result if result.ok else None
+
+
+def job_name(task: str, seed: int) -> str:
+    return f"{task}-seed{seed}"

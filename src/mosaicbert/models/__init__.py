@@ -1,0 +1,66 @@
+"""Composer side of the model: ``build_composer_model(name, task, ...)`` -> ``ComposerModel``.
+
+Names (``MODEL_REGISTRY``): ``mosaic_bert`` (MosaicBERT from ``architecture/``) and ``hf_bert``
+(transformers' BERT, the baseline). Tasks (``TASK_WRAPPERS``): ``mlm`` and ``classification``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from composer.models import ComposerModel
+
+from mosaicbert.tokenizer import load_tokenizer
+
+from .autocast import resolve_autocast_dtype
+from .hf_bert import HF_BERT
+from .hf_io import export_to_hf
+from .mosaic_bert import MOSAIC_BERT
+from .network import NetworkFamily
+from .tasks import MaskedLMComposerModel, SequenceClassificationComposerModel
+from .weights import SourceWeights, WeightsMismatchError, load_weights, read_weights
+
+MODEL_REGISTRY: dict[str, NetworkFamily] = {family.name: family for family in (MOSAIC_BERT, HF_BERT)}
+TASK_WRAPPERS = {"mlm": MaskedLMComposerModel, "classification": SequenceClassificationComposerModel}
+
+
+def build_composer_model(name: str, task: str, *, tokenizer_name: str = "bert-base-uncased",
+                         model_config: dict | None = None, init_from: str | None = None,
+                         num_labels: int | None = None, expected_new_weights: Iterable[str] = (),
+                         autocast_dtype: str | torch.dtype | None = None) -> ComposerModel:
+    """Build model ``name`` for ``task``.
+
+    ``model_config`` overrides the config (bert-base defaults, or the config of ``init_from``).
+    ``init_from``: HF BERT/MosaicBERT directory or Hub name, or a Composer checkpoint of this recipe.
+    ``num_labels``: classes of a classifier (1 = regression). ``expected_new_weights``: prefixes of
+    parameters that may be missing from ``init_from`` (new heads, e.g. ``("classifier", "bert.pooler")``).
+    ``autocast_dtype`` (e.g. ``"bf16"``): run forward and loss under ``torch.autocast``.
+    """
+    if name not in MODEL_REGISTRY:
+        raise ValueError(f"unknown model name {name!r}; valid names: {', '.join(MODEL_REGISTRY)}")
+    if task not in TASK_WRAPPERS:
+        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(TASK_WRAPPERS)}")
+    if num_labels is not None and task != "classification":
+        raise ValueError(f"num_labels={num_labels} applies only to task 'classification', not {task!r}")
+    family = MODEL_REGISTRY[name]
+    family.check_config_keys(model_config or {})
+    autocast_dtype = resolve_autocast_dtype(autocast_dtype)
+    source = read_weights(init_from) if init_from else None
+    network = family.build(task, model_config, source, num_labels, expected_new_weights)
+    return TASK_WRAPPERS[task](network, tokenizer=load_tokenizer(tokenizer_name), autocast_dtype=autocast_dtype)
+
+
+__all__ = [
+    "MODEL_REGISTRY",
+    "TASK_WRAPPERS",
+    "MaskedLMComposerModel",
+    "NetworkFamily",
+    "SequenceClassificationComposerModel",
+    "SourceWeights",
+    "WeightsMismatchError",
+    "build_composer_model",
+    "export_to_hf",
+    "load_weights",
+    "read_weights",
+]

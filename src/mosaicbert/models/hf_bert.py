@@ -1,0 +1,25 @@
+"""The baseline: transformers' BERT (BertForMaskedLM / BertForSequenceClassification), built offline from config."""
+
+from __future__ import annotations
+
+import torch
+from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, PretrainedConfig
+
+from .network import NetworkFamily
+from .weights import SourceWeights
+
+
+def bert_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
+    """transformers BERT weights are used as they are; other families cannot be loaded into BERT."""
+    if source.model_type != "bert":
+        raise ValueError(f"init_from={source.origin!r} holds a {source.model_type!r} model; "
+                         "hf_bert starts only from BERT ('bert') weights")
+    return source.state_dict
+
+
+HF_BERT = NetworkFamily(
+    name="hf_bert",
+    config_class=BertConfig,
+    task_classes={"mlm": BertForMaskedLM, "classification": BertForSequenceClassification},
+    adapt_weights=bert_weights,
+)

@@ -1,0 +1,68 @@
+"""Building the network of one family (``mosaic_bert``, ``hf_bert``) for a task, optionally from source weights.
+
+The config is the family's defaults (the bert-base shape), then the source checkpoint's config (all of it
+when the source is of the same family, only the tensor shapes otherwise), then the caller's overrides.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import torch
+from transformers import PretrainedConfig, PreTrainedModel
+
+from .weights import SourceWeights, load_weights
+
+# Config fields that fix the shapes of BERT's tensors (taken from a source of another family).
+BERT_SHAPE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                   "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id")
+LABEL_KEYS = ("num_labels", "id2label", "label2id", "problem_type")
+
+
+@dataclass(frozen=True)
+class NetworkFamily:
+    """A config class, one network class per task, and how to bring source weights into the family's layout."""
+
+    name: str
+    config_class: type[PretrainedConfig]
+    task_classes: dict[str, type[PreTrainedModel]]
+    adapt_weights: Callable[[SourceWeights, PretrainedConfig], dict[str, torch.Tensor]]
+
+    def build(self, task: str, model_config: dict | None = None, source: SourceWeights | None = None,
+              num_labels: int | None = None, expected_new_weights: Iterable[str] = ()) -> PreTrainedModel:
+        """The ``task`` network with a config from defaults < ``source`` < ``model_config``, weights from ``source``."""
+        self.check_config_keys(model_config or {})
+        config = self.config(task, model_config or {}, source, num_labels)
+        model = self.task_classes[task](config)
+        if source is not None:
+            load_weights(model, self.adapt_weights(source, config), expected_new_weights, source.origin)
+        return model
+
+    def config(self, task: str, overrides: dict, source: SourceWeights | None,
+               num_labels: int | None) -> PretrainedConfig:
+        """The network config: family defaults < ``source`` config < ``overrides`` < ``num_labels``."""
+        fields: dict = {}
+        if source is not None:
+            if source.model_type == self.config_class.model_type:
+                fields = source.network_config()
+            else:
+                fields = {k: v for k, v in source.config.items() if k in BERT_SHAPE_KEYS}
+        fields.update(overrides)
+        if num_labels is not None:
+            fields = {k: v for k, v in fields.items() if k not in LABEL_KEYS}
+            fields["num_labels"] = num_labels
+        config = self.config_class(**fields)
+        if task == "classification":
+            config.problem_type = "regression" if config.num_labels == 1 else "single_label_classification"
+        return config
+
+    def check_config_keys(self, overrides: dict) -> None:
+        """Raise a one-line error for a config override that is not a field of the family's config class."""
+        known = self.config_class().to_dict().keys()
+        for key in overrides:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"model_config key {key!r} is not a field of {self.config_class.__name__}{hint}")

@@ -1,0 +1,89 @@
+"""ComposerModel wrappers of the two tasks, shared by ``mosaic_bert`` and ``hf_bert``.
+
+Both wrap a transformers-style network (``forward(input_ids, attention_mask, token_type_ids, labels)``
+returning a ``ModelOutput`` with ``loss`` and ``logits``) through Composer's ``HuggingFaceModel``, so
+Composer checkpoints carry the network's config and the tokenizer, and the weights sit under ``model.``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from composer.models import HuggingFaceModel
+from torchmetrics import Metric
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from .autocast import AutocastMixin, resolve_autocast_dtype
+from .metrics import IGNORE_INDEX, classification_metrics, mlm_metrics
+
+
+def masked_positions(batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Boolean ``(batch, seq)`` mask of the tokens to predict: labelled and not padding."""
+    positions = batch["labels"] != IGNORE_INDEX
+    if "attention_mask" in batch:
+        positions &= batch["attention_mask"].bool()
+    return positions
+
+
+class _TaskModel(AutocastMixin, HuggingFaceModel):
+    """``HuggingFaceModel`` with our own metrics dictionaries and optional autocast."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase | None,
+                 metrics: dict[str, Metric], eval_metrics: dict[str, Metric], autocast_dtype=None):
+        super().__init__(model, tokenizer=tokenizer, shift_labels=False)
+        self.autocast_dtype = resolve_autocast_dtype(autocast_dtype)
+        self.train_metrics = metrics
+        self.val_metrics = eval_metrics
+
+    def logits(self, batch: Mapping[str, torch.Tensor], outputs: Any = None) -> torch.Tensor:
+        """Logits of ``outputs`` (a ModelOutput from training), or of a new forward pass on ``batch``."""
+        if outputs is None:
+            outputs = self.forward(batch)
+        return outputs["logits"]
+
+
+class MaskedLMComposerModel(_TaskModel):
+    """Masked language modelling: loss and metrics over the masked tokens only.
+
+    ``eval_forward`` returns fp32 logits of shape ``(num_masked, vocab)``, rows in the order of
+    ``labels[masked_positions(batch)]``. Networks that compute logits only at masked positions when given
+    labels (MosaicBERT) never compute the others; full ``(batch, seq, vocab)`` logits are indexed down.
+    """
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase | None = None,
+                 autocast_dtype=None):
+        super().__init__(model, tokenizer, mlm_metrics(), mlm_metrics(), autocast_dtype)
+
+    def eval_forward(self, batch, outputs=None):
+        logits = self.logits(batch, outputs)
+        if logits.dim() == 3:
+            logits = logits[masked_positions(batch)]
+        return logits.float()
+
+    def update_metric(self, batch, outputs, metric):
+        metric.update(outputs, batch["labels"][masked_positions(batch)])
+
+
+class SequenceClassificationComposerModel(_TaskModel):
+    """Sequence (pair) classification, or regression when ``config.num_labels == 1``.
+
+    ``eval_forward`` returns predictions: class ids (``long``), or scores (``float``) for regression.
+    """
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase | None = None,
+                 autocast_dtype=None):
+        num_labels = model.config.num_labels
+        super().__init__(model, tokenizer, classification_metrics(num_labels), classification_metrics(num_labels),
+                         autocast_dtype)
+
+    @property
+    def is_regression(self) -> bool:
+        return self.config.num_labels == 1
+
+    def eval_forward(self, batch, outputs=None):
+        logits = self.logits(batch, outputs).float()
+        return logits.squeeze(-1) if self.is_regression else logits.argmax(dim=-1)
+
+    def update_metric(self, batch, outputs, metric):
+        metric.update(outputs, batch["labels"].to(outputs.dtype) if self.is_regression else batch["labels"])

@@ -1,0 +1,117 @@
+"""Pretraining assembly: a validated :class:`PretrainConfig` -> Composer ``Trainer`` -> trained (exported) model."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import partial
+
+import torch
+from composer import Trainer
+from composer.core import Evaluator
+from composer.utils import dist, format_name_with_dist, get_device, reproducibility
+
+from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
+from mosaicbert.callbacks.flops import mlm_training_flops
+from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
+from mosaicbert.data.loaders import build_mlm_dataloader
+from mosaicbert.data.masking import MLMMasker
+from mosaicbert.models import build_composer_model, export_to_hf
+from mosaicbert.tokenizer import load_tokenizer
+
+from .algorithms import build_algorithms
+from .callbacks import build_callbacks
+from .checkpoints import repair_checkpoint_folder
+from .loggers import build_loggers
+from .optimizers import build_optimizer
+from .precision import resolve_precision
+from .schedulers import build_scheduler
+from .schema import PretrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def build_trainer(cfg: PretrainConfig) -> Trainer:
+    """Model, masked dataloaders, optimizer, schedule, algorithms, callbacks and loggers -> ``Trainer``."""
+    reproducibility.seed_all(cfg.seed)
+    dist.initialize_dist(get_device(cfg.device_type), cfg.dist_timeout)
+    if cfg.device_type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        # ranks sharing a CPU split its cores (oversubscribed threads slow every op down several-fold)
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.get_local_world_size()))
+    trainer_precision, autocast_dtype = resolve_precision(cfg.precision, cfg.device_type)
+    tokenizer = load_tokenizer(cfg.model.tokenizer_name)
+    model = build_composer_model(cfg.model.name, "mlm", tokenizer_name=cfg.model.tokenizer_name,
+                                 model_config=dict(cfg.model.model_config), init_from=cfg.model.init_from,
+                                 autocast_dtype=autocast_dtype)
+
+    # the MaskingRateScheduler sets train_masker.step to the batch count before every batch: masks are a pure
+    # function of (seed, batch, sample), the same however the batch is split over ranks and microbatches
+    train_masker = MLMMasker(tokenizer, cfg.masking.train_rate, seed=cfg.seed, dynamic=False)
+    model.flops_per_batch = partial(mlm_training_flops, model.model.config, train_masker)
+    train_data = build_mlm_dataloader(cfg.train_loader, tokenizer, cfg.max_seq_len, cfg.device_train_batch_size,
+                                      train_masker)
+    evaluators = []
+    if cfg.eval_loader is not None:
+        eval_masker = MLMMasker(tokenizer, cfg.masking.eval_rate, seed=cfg.seed, dynamic=False)
+        eval_data = build_mlm_dataloader(cfg.eval_loader, tokenizer, cfg.max_seq_len, cfg.device_eval_batch_size,
+                                         eval_masker)
+        evaluators.append(Evaluator(label="eval", dataloader=eval_data))
+
+    algorithms = build_algorithms(cfg.algorithms, masker=train_masker)
+    if not any(isinstance(a, MaskingRateScheduler) for a in algorithms):
+        # the scheduler also advances masker.step each batch (fresh masks every batch): always present
+        algorithms.append(MaskingRateScheduler(train_masker, schedule="constant"))
+    callbacks = build_callbacks(cfg.callbacks)
+    if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
+        callbacks.append(NonFiniteLossGuard())
+
+    if cfg.autoresume and dist.get_global_rank() == 0:
+        repair_checkpoint_folder(format_name_with_dist(cfg.save_folder, cfg.run_name))
+    dist.barrier()
+
+    microbatch = cfg.device_train_microbatch_size
+    return Trainer(
+        model=model,
+        train_dataloader=train_data,
+        eval_dataloader=evaluators or None,
+        max_duration=cfg.max_duration,
+        eval_interval=cfg.eval_interval,
+        eval_subset_num_batches=cfg.eval_subset_num_batches,
+        optimizers=build_optimizer(cfg.optimizer, model),
+        schedulers=build_scheduler(cfg.scheduler),
+        step_schedulers_every_batch=True,
+        algorithms=algorithms,
+        callbacks=callbacks,
+        loggers=build_loggers(cfg.loggers),
+        run_name=cfg.run_name,
+        progress_bar=cfg.progress_bar,
+        log_to_console=cfg.log_to_console,
+        console_log_interval=cfg.console_log_interval,
+        save_folder=cfg.save_folder,
+        save_interval=cfg.save_interval,
+        save_num_checkpoints_to_keep=cfg.save_num_checkpoints_to_keep,
+        save_overwrite=cfg.save_overwrite,
+        autoresume=cfg.autoresume,
+        device=cfg.device_type,
+        precision=trainer_precision,
+        device_train_microbatch_size=microbatch if microbatch is not None else cfg.device_train_batch_size,
+        parallelism_config={"fsdp": dict(cfg.fsdp_config)} if cfg.fsdp_config else None,
+        seed=cfg.seed,
+        dist_timeout=cfg.dist_timeout,
+    )
+
+
+def pretrain(cfg: PretrainConfig) -> Trainer:
+    """Train as configured (resuming if a checkpoint exists) and export to ``cfg.export_hf_dir`` if set."""
+    trainer = build_trainer(cfg)
+    try:
+        trainer.fit()
+        if cfg.export_hf_dir:
+            if dist.get_global_rank() == 0:
+                model = getattr(trainer.state.model, "module", trainer.state.model)  # unwrap DDP
+                path = export_to_hf(model, format_name_with_dist(cfg.export_hf_dir, cfg.run_name))
+                log.info("Hugging Face export: %s", path)
+            dist.barrier()
+    finally:
+        trainer.close()
+    return trainer

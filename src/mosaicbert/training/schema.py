@@ -1,0 +1,179 @@
+"""The pretraining config (``main.py``): every YAML key, its type and default, and cross-field checks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+import torch
+from omegaconf import MISSING
+
+from mosaicbert.data.loaders import MLMLoaderConfig
+
+from .algorithms import ALGORITHMS
+from .callbacks import CALLBACKS
+from .config import ConfigError, did_you_mean, registry_field, time_field
+from .loggers import LOGGERS
+from .optimizers import OPTIMIZERS
+from .precision import resolve_precision
+from .schedulers import SCHEDULERS
+
+
+@dataclass
+class ModelSection:
+    """Which network to pretrain and where its initial weights come from."""
+
+    name: str = "mosaic_bert"  # mosaicbert.models.MODEL_REGISTRY: mosaic_bert | hf_bert
+    tokenizer_name: str = "bert-base-uncased"
+    model_config: Dict[str, Any] = field(default_factory=dict)  # overrides of the network config
+    # None: from scratch; an HF BERT/MosaicBERT directory or Hub name (continued pretraining), or a
+    # Composer checkpoint of this recipe (weights only)
+    init_from: Optional[str] = None
+
+
+@dataclass
+class MaskingSection:
+    """MLM masking rates; the training rate may be scheduled by ``algorithms.masking_rate_schedule``."""
+
+    train_rate: float = 0.30
+    eval_rate: float = 0.15
+
+
+@dataclass
+class PretrainConfig:
+    """``main.py``'s config. Registry sections name their entries' keyword arguments directly."""
+
+    model: ModelSection = field(default_factory=ModelSection)
+    train_loader: MLMLoaderConfig = MISSING
+    eval_loader: Optional[MLMLoaderConfig] = None
+    masking: MaskingSection = field(default_factory=MaskingSection)
+    max_seq_len: int = 128
+
+    # Batching: the global batch is split evenly over the ranks; microbatches bound per-step memory
+    global_train_batch_size: int = MISSING
+    device_train_microbatch_size: Any = None  # an int, "auto" (GPU only), or None: the whole device batch
+    device_eval_batch_size: int = 64
+
+    # Duration and evaluation (Composer time strings)
+    max_duration: str = time_field(MISSING)
+    eval_interval: str = time_field("2000ba")
+    eval_subset_num_batches: int = -1
+
+    # Optimization (registries: mosaicbert.training.{optimizers,schedulers,algorithms})
+    optimizer: Dict[str, Any] = registry_field(OPTIMIZERS, many=False,
+                                               default_factory=lambda: {"name": "decoupled_adamw"})
+    scheduler: Dict[str, Any] = registry_field(SCHEDULERS, many=False,
+                                               default_factory=lambda: {"name": "linear_decay_with_warmup",
+                                                                        "t_warmup": "0.06dur", "alpha_f": 0.02})
+    algorithms: Dict[str, Any] = registry_field(ALGORITHMS, many=True)
+
+    # System
+    seed: int = 17
+    precision: str = "amp_bf16"  # fp32 | amp_bf16 (CPU: model-side autocast) | amp_fp16 | amp_fp8 (GPU)
+    device: Optional[str] = None  # cpu | gpu; None: gpu when available
+    fsdp_config: Optional[Dict[str, Any]] = None  # Composer FSDP options (GPU); None: DDP
+    dist_timeout: float = 600.0
+
+    # Observability (registries: mosaicbert.training.{callbacks,loggers})
+    callbacks: Dict[str, Any] = registry_field(CALLBACKS, many=True)
+    loggers: Dict[str, Any] = registry_field(LOGGERS, many=True)
+    progress_bar: bool = False
+    log_to_console: bool = True
+    console_log_interval: str = time_field("1ba")
+
+    # Checkpoints and resumption
+    run_name: Optional[str] = None
+    save_folder: Optional[str] = None
+    save_interval: str = time_field("1000ba")
+    save_num_checkpoints_to_keep: int = -1
+    save_overwrite: bool = False
+    autoresume: bool = False
+
+    # Optional export of the final model as a Hugging Face directory
+    export_hf_dir: Optional[str] = None
+
+    @property
+    def device_type(self) -> str:
+        """``cpu`` or ``gpu``."""
+        return self.device or ("gpu" if torch.cuda.is_available() else "cpu")
+
+    @property
+    def world_size(self) -> int:
+        """Number of ranks (set by the Composer launcher; 1 under plain ``python``)."""
+        return int(os.environ.get("WORLD_SIZE", "1"))
+
+    @property
+    def device_train_batch_size(self) -> int:
+        """This rank's share of the global batch."""
+        return self.global_train_batch_size // self.world_size
+
+    def validate(self) -> None:
+        """Checks across fields: model, precision on this device, rates, batch split, resumption, data paths."""
+        self._validate_model()
+        if self.device_type not in ("cpu", "gpu"):
+            raise ConfigError(f"config key 'device': {self.device!r} is not one of: cpu, gpu")
+        resolve_precision(self.precision, self.device_type)
+        for key in ("train_rate", "eval_rate"):
+            rate = getattr(self.masking, key)
+            if not 0.0 < rate < 1.0:
+                raise ConfigError(f"config key 'masking.{key}': must be between 0 and 1, got {rate}")
+        if self.global_train_batch_size <= 0 or self.global_train_batch_size % self.world_size:
+            raise ConfigError(f"config key 'global_train_batch_size': {self.global_train_batch_size} cannot be split "
+                              f"evenly over {self.world_size} rank(s)")
+        self._validate_microbatch()
+        if self.autoresume and not (self.save_folder and self.run_name):
+            raise ConfigError("config key 'autoresume': needs both 'save_folder' and 'run_name'")
+        for name in ("train_loader", "eval_loader"):
+            loader = getattr(self, name)
+            if loader is not None:
+                _check_data_paths(loader, name)
+
+    def _validate_model(self) -> None:
+        from mosaicbert.models import MODEL_REGISTRY
+
+        name = self.model.name
+        if name not in MODEL_REGISTRY:
+            raise ConfigError(f"config key 'model.name': unknown model {name!r}{did_you_mean(name, MODEL_REGISTRY)}; "
+                              f"choose from: {', '.join(MODEL_REGISTRY)}")
+        prefix = "model.model_config."
+        known = [prefix + key for key in MODEL_REGISTRY[name].config_class().to_dict()]
+        for key in self.model.model_config:
+            if prefix + key not in known:
+                raise ConfigError(f"unknown config key '{prefix}{key}' for model '{name}'"
+                                  f"{did_you_mean(prefix + key, known)}")
+
+    def _validate_microbatch(self) -> None:
+        value = self.device_train_microbatch_size
+        if value is None:
+            return
+        if value == "auto":
+            if self.device_type != "gpu":
+                raise ConfigError("config key 'device_train_microbatch_size': 'auto' needs a GPU; give an int")
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"config key 'device_train_microbatch_size': expected a positive int or 'auto', "
+                              f"got {value!r}")
+        if value > self.device_train_batch_size:
+            raise ConfigError(f"config key 'device_train_microbatch_size': {value} exceeds the per-rank batch "
+                              f"{self.device_train_batch_size}")
+
+
+def _check_data_paths(loader: MLMLoaderConfig, key: str) -> None:
+    """Every local-only dataset (no ``remote``) must be an MDS dataset on disk, split directory included."""
+    places = [(key, loader.local, loader.remote, loader.split)]
+    places += [(f"{key}.streams.{name}", s.local, s.remote, s.split or loader.split)
+               for name, s in (loader.streams or {}).items()]
+    if not loader.streams and not (loader.local or loader.remote):
+        raise ConfigError(f"config key '{key}.local': give the dataset location (local, remote, or streams)")
+    for where, local, remote, split in places[1:] if loader.streams else places:
+        if remote:
+            continue
+        if not local:
+            raise ConfigError(f"config key '{where}.local': a value is required when no 'remote' is given")
+        path = os.path.join(os.path.expanduser(local), split or "")
+        if not os.path.isdir(path):
+            raise ConfigError(f"config key '{where}.local': data path '{path}' does not exist")
+        if not os.path.isfile(os.path.join(path, "index.json")):
+            raise ConfigError(f"config key '{where}.local': '{path}' is not an MDS dataset (no index.json); "
+                              "convert one with convert_dataset.py")
