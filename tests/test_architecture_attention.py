@@ -14,15 +14,6 @@ from mosaicbert.architecture.alibi import alibi_bias
 CPU_BACKENDS = ["sdpa", "reference", "flash_attn"]  # flash_attn through the reference kernel (fixture below)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run ~20x faster on one thread: OpenMP synchronisation dominates on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def flash_attn_varlen_qkvpacked_func(qkv, cu_seqlens, max_seqlen, dropout_p=0.0, softmax_scale=None, causal=False,
                                      window_size=(-1, -1), softcap=0.0, alibi_slopes=None, deterministic=False,
                                      return_attn_probs=False):
