@@ -19,8 +19,6 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mosaicbert.training.cli import pretrain_cli
-from mosaicbert.data.conversion import ConversionOptions, convert_splits
-from mosaicbert.data.sources import open_source
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "test" / "mosaic-bert-tiny.yaml"
@@ -28,16 +26,10 @@ STEPS = 20
 SAVE_EVERY = 5
 
 
-@pytest.fixture(scope="module")
-def news_mds(tmp_path_factory) -> Path:
-    """The real news corpus (train/val) as MDS shards, converted by the data pipeline."""
-    out = tmp_path_factory.mktemp("news-mds")
-    convert_splits(open_source("news", ["train", "val"]), out, ConversionOptions(workers=0, progress=False))
-    return out
-
-
 def run_args(news_mds: Path, run_dir: Path, *extra: str) -> list[str]:
-    return [str(TINY), f"train_loader.local={news_mds}", f"eval_loader.local={news_mds}",
+    """The tiny recipe on the real news articles (raw text MDS from the shared ``news_mds`` fixture)."""
+    data = news_mds / "text"
+    return [str(TINY), f"train_loader.local={data}", f"eval_loader.local={data}",
             f"save_folder={run_dir}/checkpoints", f"loggers.tensorboard.log_dir={run_dir}/tb",
             f"max_duration={STEPS}ba", "eval_interval=10ba",
             f"save_interval={SAVE_EVERY}ba", "save_num_checkpoints_to_keep=-1", "log_to_console=false", *extra]
@@ -63,7 +55,8 @@ def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
 
 
 def subprocess_env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    """One thread per process, like the in-process runs (conftest's ``one_thread``): identical arithmetic."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     """Model, masked dataloaders, optimizer, schedule, algorithms, callbacks and loggers -> ``Trainer``."""
     reproducibility.seed_all(cfg.seed)
     dist.initialize_dist(get_device(cfg.device_type), cfg.dist_timeout)
-    if cfg.device_type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+    if cfg.device_type == "cpu" and dist.get_local_world_size() > 1 and "OMP_NUM_THREADS" not in os.environ:
         # ranks sharing a CPU split its cores (oversubscribed threads slow every op down several-fold)
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.get_local_world_size()))
     trainer_precision, autocast_dtype = resolve_precision(cfg.precision, cfg.device_type)
