@@ -7,7 +7,8 @@ import inspect
 import pytest
 import torch
 
-from mosaicbert.architecture import ATTENTION_BACKENDS, MosaicBertConfig, MosaicBertModel, alibi_slopes
+from mosaicbert.architecture import (ATTENTION_BACKENDS, AttentionInputs, MosaicBertConfig, MosaicBertModel,
+                                     alibi_slopes)
 from mosaicbert.architecture import attention as attention_module
 from mosaicbert.architecture.alibi import alibi_bias
 
@@ -25,7 +26,8 @@ def flash_attn_varlen_qkvpacked_func(qkv, cu_seqlens, max_seqlen, dropout_p=0.0,
     assert softmax_scale is None and not causal and not return_attn_probs
     assert alibi_slopes is None or (alibi_slopes.dtype == torch.float32 and alibi_slopes.shape == (qkv.shape[2],))
     KERNEL_CALLS.append({"dropout_p": dropout_p, "alibi": alibi_slopes is not None})
-    return ATTENTION_BACKENDS["reference"](qkv, cu_seqlens, max_seqlen, alibi_slopes, dropout_p, dropout_p > 0)
+    inputs = AttentionInputs(cu_seqlens, max_seqlen, ATTENTION_BACKENDS["reference"], alibi_slopes)
+    return ATTENTION_BACKENDS["reference"](qkv, inputs, dropout_p, dropout_p > 0)
 
 
 KERNEL_CALLS: list[dict] = []
@@ -150,3 +152,39 @@ def test_flash_backend_without_the_package_fails_clearly(monkeypatch):
     monkeypatch.setattr(attention_module, "flash_attn_varlen_qkvpacked_func", None)
     with pytest.raises(RuntimeError, match="flash-attn"):
         tiny_model("flash_attn")(torch.ones(1, 4, dtype=torch.long))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_sdpa_backend_runs_the_fused_cpu_kernel_and_groups_lengths_once_per_pass(news_batch, dtype):
+    """ALiBi attention stays on SDPA's fused CPU kernel (not the unfused math path) in fp32 and bf16 autocast,
+    and the length grouping (a host sync) happens once per forward pass, not once per layer."""
+    model = tiny_model("sdpa").train()
+    with torch.profiler.profile() as profiler, torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+        model(**news_batch).last_hidden_state.sum().backward()
+    calls = {event.key: event.count for event in profiler.key_averages()}
+    assert calls.get("aten::_scaled_dot_product_flash_attention_for_cpu", 0) >= model.config.num_hidden_layers
+    assert "aten::_scaled_dot_product_attention_math" not in calls
+    assert calls["aten::unique_consecutive"] == 1
+
+
+def test_short_sequences_attend_in_fp32_under_bf16_autocast_on_cpu(news_batch, monkeypatch):
+    """Below CPU_BF16_MIN_LENGTH SDPA computes in fp32 even under bf16 autocast, and the layer's output stays
+    bf16; the result matches the fp32 reference within bf16 rounding."""
+    sdpa, computed_dtypes = torch.nn.functional.scaled_dot_product_attention, []
+
+    def recording_sdpa(q, k, v, **kwargs):
+        out = sdpa(q, k, v, **kwargs)
+        computed_dtypes.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording_sdpa)
+    model = tiny_model("sdpa")
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        hidden = model(**news_batch).last_hidden_state
+    assert computed_dtypes and set(computed_dtypes) == {torch.float32}
+    assert hidden.dtype == torch.bfloat16
+    reference = tiny_model("reference")
+    with torch.no_grad():
+        expected = reference(**news_batch).last_hidden_state
+    mask = news_batch["attention_mask"].bool()
+    torch.testing.assert_close(hidden[mask].float(), expected[mask], atol=0.1, rtol=0.05)

@@ -22,13 +22,13 @@ Public API (stable):
 - ``convert_bert_state_dict(hf_state_dict, config) -> dict``: transformers BertModel / BertForMaskedLM /
   BertForSequenceClassification keys -> ours (q, k, v fused into ``Wqkv``; position embeddings dropped for ALiBi;
   vocab rows padded). A ``bert.`` prefix is kept if present.
-- Building blocks: ``ATTENTION_BACKENDS`` (name -> fn(qkv (total, 3, H, D), cu_seqlens int32, max_seqlen,
-  alibi_slopes, dropout_p, training, alibi_bias=None) -> (total, H, D)), ``resolve_attention_backend``,
+- Building blocks: ``ATTENTION_BACKENDS`` (name -> fn(qkv (total, 3, H, D), ``AttentionInputs`` (int32
+  cu_seqlens, max_seqlen, ALiBi slopes and bias), dropout_p, training) -> (total, H, D)), ``resolve_attention_backend``,
   ``FFN_REGISTRY``, ``alibi_slopes``, ``PaddingInfo``/``padding_info``/``unpad``/``repad``.
 """
 
 from .alibi import alibi_slopes
-from .attention import ATTENTION_BACKENDS, resolve_attention_backend
+from .attention import ATTENTION_BACKENDS, AttentionInputs, resolve_attention_backend
 from .bert_conversion import convert_bert_state_dict
 from .configuration_mosaic_bert import MosaicBertConfig
 from .ffn import FFN_REGISTRY
@@ -42,6 +42,7 @@ from .padding import PaddingInfo, padding_info, repad, unpad
 
 __all__ = [
     "ATTENTION_BACKENDS",
+    "AttentionInputs",
     "FFN_REGISTRY",
     "MosaicBertConfig",
     "MosaicBertForMaskedLM",

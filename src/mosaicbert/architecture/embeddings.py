@@ -7,6 +7,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .dropout import HashDropout
 from .layer_norm import build_layer_norm
 
 
@@ -21,7 +22,7 @@ class MosaicBertEmbeddings(nn.Module):
         self.position_embeddings = (nn.Embedding(config.max_position_embeddings, config.hidden_size)
                                     if config.position_embedding_type == "absolute" else None)
         self.LayerNorm = build_layer_norm(config)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = HashDropout(config.hidden_dropout_prob)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor,
                 position_ids: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from transformers.activations import ACT2FN
 
+from .dropout import HashDropout
 from .layer_norm import build_layer_norm
 
 
@@ -17,7 +18,7 @@ class MosaicBertMLP(nn.Module):
         self.wi = nn.Linear(config.hidden_size, config.intermediate_size)
         self.act = ACT2FN[config.hidden_act]
         self.wo = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = HashDropout(config.hidden_dropout_prob)
         self.LayerNorm = build_layer_norm(config)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -33,7 +34,7 @@ class MosaicBertGLU(nn.Module):
         self.wi = nn.Linear(config.hidden_size, 2 * config.intermediate_size)
         self.act = ACT2FN[config.hidden_act]
         self.wo = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = HashDropout(config.hidden_dropout_prob)
         self.LayerNorm = build_layer_norm(config)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:

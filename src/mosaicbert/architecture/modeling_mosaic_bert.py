@@ -23,6 +23,7 @@ from transformers.modeling_outputs import (
 from .alibi import AlibiBias  # noqa: F401
 from .attention import MosaicBertAttention  # noqa: F401
 from .configuration_mosaic_bert import MosaicBertConfig
+from .dropout import HashDropout
 from .embeddings import MosaicBertEmbeddings
 from .ffn import FFN_REGISTRY  # noqa: F401
 from .heads import CLASSIFICATION_LOSSES, MosaicBertMLMHead, MosaicBertPooler, classification_problem_type
@@ -143,7 +144,7 @@ class MosaicBertForSequenceClassification(MosaicBertPreTrainedModel):
         self.num_labels = config.num_labels
         self.bert = MosaicBertModel(config, add_pooling_layer=True)
         dropout = config.classifier_dropout
-        self.dropout = nn.Dropout(config.hidden_dropout_prob if dropout is None else dropout)
+        self.dropout = HashDropout(config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 

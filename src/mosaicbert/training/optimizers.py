@@ -1,4 +1,8 @@
-"""Optimizer registry: ``optimizer: {name: decoupled_adamw, lr: 5.0e-4, ...}`` -> a torch optimizer."""
+"""Optimizer registry: ``optimizer: {name: decoupled_adamw, lr: 5.0e-4, ...}`` -> a torch optimizer.
+
+``decoupled_adamw`` is Composer's DecoupledAdamW update run by PyTorch's fused kernel (``fused_adamw.py``);
+``decoupled_adamw_loop`` is Composer's own per-tensor implementation.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from typing import Any
 import torch
 from composer.optim import DecoupledAdamW, DecoupledSGDW
 
+from .fused_adamw import FusedDecoupledAdamW
 from .registry import Registry
 
 OPTIMIZERS = Registry("optimizer", {
-    "decoupled_adamw": DecoupledAdamW,
+    "decoupled_adamw": FusedDecoupledAdamW,
+    "decoupled_adamw_loop": DecoupledAdamW,
     "decoupled_sgdw": DecoupledSGDW,
     "adamw": torch.optim.AdamW,
 }, injected=("params",))
