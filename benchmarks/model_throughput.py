@@ -169,8 +169,7 @@ def apply_padding(batch: dict[str, torch.Tensor], policy: str) -> dict[str, torc
         return batch
     length = int(policy[3:])
     extra = length - batch["input_ids"].shape[1]
-    padded = {k: torch.nn.functional.pad(v, (0, extra)) if v.dim() == 2 else v for k, v in batch.items()}
-    return padded
+    return {k: torch.nn.functional.pad(v, (0, extra)) if v.dim() == 2 else v for k, v in batch.items()}
 
 
 def step_flops(network_config, batch: dict[str, torch.Tensor], model_name: str, task: str) -> tuple[float, float]:

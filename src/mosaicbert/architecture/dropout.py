@@ -27,11 +27,10 @@ def _hash32(x: torch.Tensor) -> torch.Tensor:
     return x ^ ((x >> 16) & 0xFFFF)
 
 
-def hash_keep_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor:
-    """Boolean mask, each element ``True`` with probability ``1 - p`` (to 2**-24), fresh seed per call."""
+def hash_keep_mask(shape: torch.Size, p: float) -> torch.Tensor:
+    """Boolean CPU mask, each element ``True`` with probability ``1 - p`` (to 2**-24), fresh seed per call."""
     seed = torch.randint(0, 2**31 - 1, (), dtype=torch.int32)  # default CPU generator: reproducible by seeding
-    index = torch.arange(shape.numel(), dtype=torch.int32, device=device)
-    bits = _hash32(index + seed.to(device)) & ((1 << _THRESHOLD_BITS) - 1)
+    bits = _hash32(torch.arange(shape.numel(), dtype=torch.int32) + seed) & ((1 << _THRESHOLD_BITS) - 1)
     return (bits >= round(p * (1 << _THRESHOLD_BITS))).view(shape)
 
 
@@ -58,4 +57,4 @@ class HashDropout(nn.Dropout):
             return x
         if x.device.type != "cpu" or self.p >= 1.0 or self.inplace:
             return F.dropout(x, self.p, True, self.inplace)
-        return _ScaleByMask.apply(x, hash_keep_mask(x.shape, self.p, x.device), 1.0 / (1.0 - self.p))
+        return _ScaleByMask.apply(x, hash_keep_mask(x.shape, self.p), 1.0 / (1.0 - self.p))
