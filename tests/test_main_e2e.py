@@ -161,3 +161,29 @@ def test_init_from_an_earlier_checkpoint_of_this_recipe(reference_run, news_mds,
     first_loss = scalars(event_files(tmp_path), "loss/train/total")[0]
     trained = scalars(event_files(reference_run), "loss/train/total")
     assert first_loss < trained[0] - 1.0  # starts where the reference ended, not from scratch
+
+
+def test_fsdp_on_two_ranks_matches_one_rank_and_exports(reference_run, news_mds, tmp_path):
+    """FSDP2 on 2 gloo ranks (Composer's FSDP1 needs CUDA), one unit and checkpoint region per layer: the losses
+    of the one-rank run, and the Hugging Face export holds the gathered weights of the final checkpoint."""
+    from transformers import AutoModelForMaskedLM
+
+    composer = Path(sys.executable).parent / "composer"
+    log = tmp_path / "fsdp.log"
+    args = run_args(news_mds, tmp_path, "fsdp_config={activation_checkpointing: true}", "eval_loader=null",
+                    f"export_hf_dir={tmp_path}/hf")
+    with open(log, "w") as out:
+        done = subprocess.run([str(composer), "-n", "2", str(REPO / "main.py"), *args],
+                              cwd=REPO, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT, timeout=900)
+    assert done.returncode == 0, log.read_text()[-3000:]
+    one = scalars(event_files(reference_run), "loss/train/total")
+    fsdp = scalars(event_files(tmp_path), "loss/train/total")
+    assert sorted(fsdp) == sorted(one)
+    differences = [abs(fsdp[step] - one[step]) for step in sorted(one)]  # tolerances of the DDP test above
+    assert max(differences[:STEPS // 2]) < 0.01 and sum(differences) / len(differences) < 0.006, differences
+
+    exported = AutoModelForMaskedLM.from_pretrained(tmp_path / "hf", trust_remote_code=True).state_dict()
+    final = weights(tmp_path / "checkpoints" / f"ep0-ba{STEPS}-rank0.pt")  # full state dict, written by rank 0
+    assert exported.keys() == {name.removeprefix("model.") for name in final}
+    for name, tensor in exported.items():
+        assert torch.equal(tensor, final[f"model.{name}"]), name

@@ -18,6 +18,7 @@ from .hf_bert import HF_BERT
 from .hf_io import export_to_hf
 from .mosaic_bert import MOSAIC_BERT
 from .network import NetworkFamily
+from .sharding import full_network
 from .tasks import MaskedLMComposerModel, SequenceClassificationComposerModel
 from .weights import SourceWeights, WeightsMismatchError, load_weights, read_weights
 
@@ -61,6 +62,7 @@ __all__ = [
     "WeightsMismatchError",
     "build_composer_model",
     "export_to_hf",
+    "full_network",
     "load_weights",
     "read_weights",
 ]

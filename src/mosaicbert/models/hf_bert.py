@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, PretrainedConfig
+from transformers.models.bert.modeling_bert import BertLayer
 
 from .network import NetworkFamily
 from .weights import SourceWeights
@@ -22,4 +23,5 @@ HF_BERT = NetworkFamily(
     config_class=BertConfig,
     task_classes={"mlm": BertForMaskedLM, "classification": BertForSequenceClassification},
     adapt_weights=bert_weights,
+    layer_class=BertLayer,
 )

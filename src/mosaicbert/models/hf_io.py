@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 from composer.models import HuggingFaceModel
-from transformers import PretrainedConfig, PreTrainedTokenizerBase
+from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from mosaicbert.architecture import (
     MosaicBertConfig,
@@ -54,15 +54,17 @@ def mosaic_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str,
     return convert_bert_state_dict(source.state_dict, config)
 
 
-def export_to_hf(composer_model: HuggingFaceModel, out_dir: str | Path,
+def export_to_hf(model: HuggingFaceModel | PreTrainedModel, out_dir: str | Path,
                  tokenizer: PreTrainedTokenizerBase | None = None) -> Path:
-    """Write the wrapped network (and its tokenizer) as a Hugging Face directory; replaces ``out_dir`` atomically.
+    """Write the network (the wrapped one of a ``HuggingFaceModel``) and its tokenizer as a Hugging Face directory;
+    replaces ``out_dir`` atomically. Under FSDP pass ``sharding.full_network(...)``: it holds the gathered weights.
 
     MosaicBERT networks carry their code (``auto_map``: load with ``trust_remote_code=True``); transformers'
     BERT loads with the plain auto classes.
     """
-    network = composer_model.model
-    tokenizer = tokenizer if tokenizer is not None else composer_model.tokenizer
+    network = model.model if isinstance(model, HuggingFaceModel) else model
+    if tokenizer is None and isinstance(model, HuggingFaceModel):
+        tokenizer = model.tokenizer
     out_dir = Path(out_dir).expanduser().resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     auto_class = AUTO_CLASSES.get(type(network))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mosaicbert.architecture import MosaicBertConfig, MosaicBertForMaskedLM, MosaicBertForSequenceClassification
+from mosaicbert.architecture.layers import MosaicBertLayer
 
 from .hf_io import mosaic_weights
 from .network import NetworkFamily
@@ -12,4 +13,5 @@ MOSAIC_BERT = NetworkFamily(
     config_class=MosaicBertConfig,
     task_classes={"mlm": MosaicBertForMaskedLM, "classification": MosaicBertForSequenceClassification},
     adapt_weights=mosaic_weights,
+    layer_class=MosaicBertLayer,
 )

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import torch
+from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
 
+from .sharding import shard_per_layer
 from .weights import SourceWeights, load_weights
 
 # Config fields that fix the shapes of BERT's tensors (taken from a source of another family).
@@ -23,12 +25,14 @@ LABEL_KEYS = ("num_labels", "id2label", "label2id", "problem_type")
 
 @dataclass(frozen=True)
 class NetworkFamily:
-    """A config class, one network class per task, and how to bring source weights into the family's layout."""
+    """A config class, one network class per task, how to bring source weights into the family's layout, and
+    the encoder layer class (one FSDP unit and activation-checkpoint region each, ``sharding.py``)."""
 
     name: str
     config_class: type[PretrainedConfig]
     task_classes: dict[str, type[PreTrainedModel]]
     adapt_weights: Callable[[SourceWeights, PretrainedConfig], dict[str, torch.Tensor]]
+    layer_class: type[nn.Module]
 
     def build(self, task: str, model_config: dict | None = None, source: SourceWeights | None = None,
               num_labels: int | None = None, expected_new_weights: Iterable[str] = ()) -> PreTrainedModel:
@@ -38,6 +42,7 @@ class NetworkFamily:
         model = self.task_classes[task](config)
         if source is not None:
             load_weights(model, self.adapt_weights(source, config), expected_new_weights, source.origin)
+        shard_per_layer(model, (self.layer_class,))
         return model
 
     def config(self, task: str, overrides: dict, source: SourceWeights | None,

@@ -13,15 +13,17 @@ from composer.utils import dist, format_name_with_dist, get_device, reproducibil
 
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.callbacks.flops import mlm_training_flops
+from mosaicbert.callbacks.gloo_fsdp import GlooFSDPGradientAverage
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
 from mosaicbert.data.loaders import build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
-from mosaicbert.models import build_composer_model, export_to_hf
+from mosaicbert.models import build_composer_model, export_to_hf, full_network
 from mosaicbert.tokenizer import load_tokenizer
 
 from .algorithms import build_algorithms
 from .callbacks import build_callbacks
 from .checkpoints import repair_checkpoint_folder
+from .fsdp import build_fsdp_config
 from .loggers import build_loggers
 from .optimizers import build_optimizer
 from .precision import resolve_precision
@@ -64,6 +66,8 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     callbacks = build_callbacks(cfg.callbacks)
     if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
         callbacks.append(NonFiniteLossGuard())
+    if cfg.fsdp_config is not None and cfg.device_type == "cpu":
+        callbacks.append(GlooFSDPGradientAverage())
 
     if cfg.autoresume and dist.get_global_rank() == 0:
         repair_checkpoint_folder(format_name_with_dist(cfg.save_folder, cfg.run_name))
@@ -95,7 +99,8 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
         device=cfg.device_type,
         precision=trainer_precision,
         device_train_microbatch_size=microbatch if microbatch is not None else cfg.device_train_batch_size,
-        parallelism_config={"fsdp": dict(cfg.fsdp_config)} if cfg.fsdp_config else None,
+        parallelism_config=(None if cfg.fsdp_config is None
+                            else {"fsdp": build_fsdp_config(cfg.fsdp_config, cfg.device_type)}),
         seed=cfg.seed,
         dist_timeout=cfg.dist_timeout,
     )
@@ -107,9 +112,10 @@ def pretrain(cfg: PretrainConfig) -> Trainer:
     try:
         trainer.fit()
         if cfg.export_hf_dir:
-            if dist.get_global_rank() == 0:
-                model = getattr(trainer.state.model, "module", trainer.state.model)  # unwrap DDP
-                path = export_to_hf(model, format_name_with_dist(cfg.export_hf_dir, cfg.run_name))
+            network = full_network(trainer.state.model)  # every rank: under FSDP the weights are gathered
+            if network is not None:
+                path = export_to_hf(network, format_name_with_dist(cfg.export_hf_dir, cfg.run_name),
+                                    tokenizer=load_tokenizer(cfg.model.tokenizer_name))
                 log.info("Hugging Face export: %s", path)
             dist.barrier()
     finally:

@@ -14,6 +14,7 @@ from mosaicbert.data.loaders import MLMLoaderConfig
 from .algorithms import ALGORITHMS
 from .callbacks import CALLBACKS
 from .config import ConfigError, did_you_mean, registry_field, time_field
+from .fsdp import FSDPConfig, build_fsdp_config
 from .loggers import LOGGERS
 from .optimizers import OPTIMIZERS
 from .precision import resolve_precision
@@ -72,7 +73,8 @@ class PretrainConfig:
     seed: int = 17
     precision: str = "amp_bf16"  # fp32 | amp_bf16 (CPU: model-side autocast) | amp_fp16 | amp_fp8 (GPU)
     device: Optional[str] = None  # cpu | gpu; None: gpu when available
-    fsdp_config: Optional[Dict[str, Any]] = None  # Composer FSDP options (GPU); None: DDP
+    # Composer's FSDP options (training/fsdp.py: FSDP1 on GPU unless FSDP_VERSION=2, FSDP2 on CPU); None: DDP
+    fsdp_config: Optional[Dict[str, Any]] = None
     dist_timeout: float = 600.0
 
     # Observability (registries: mosaicbert.training.{callbacks,loggers})
@@ -122,6 +124,11 @@ class PretrainConfig:
             raise ConfigError(f"config key 'global_train_batch_size': {self.global_train_batch_size} cannot be split "
                               f"evenly over {self.world_size} rank(s)")
         self._validate_microbatch()
+        if self.fsdp_config is not None:
+            fsdp = build_fsdp_config(self.fsdp_config, self.device_type)
+            if self.device_train_microbatch_size == "auto" and not isinstance(fsdp, FSDPConfig):
+                raise ConfigError("config key 'device_train_microbatch_size': 'auto' works with DDP or FSDP1 only, "
+                                  "not FSDP2 (FSDP_VERSION=2); give an int")
         if self.autoresume and not (self.save_folder and self.run_name):
             raise ConfigError("config key 'autoresume': needs both 'save_folder' and 'run_name'")
         for name in ("train_loader", "eval_loader"):
