@@ -187,3 +187,25 @@ def test_fsdp_on_two_ranks_matches_one_rank_and_exports(reference_run, news_mds,
     assert exported.keys() == {name.removeprefix("model.") for name in final}
     for name, tensor in exported.items():
         assert torch.equal(tensor, final[f"model.{name}"]), name
+
+
+def test_nonfinite_loss_on_one_rank_stops_every_rank_at_the_same_batch(news_mds, tmp_path):
+    """Rank 1's weights turn infinite before batch 7: both ranks stop there with the same one-line error (rank 0
+    is not left waiting in a collective until ``dist_timeout``), and the last checkpoint is the one before."""
+    composer = Path(sys.executable).parent / "composer"
+    args = run_args(news_mds, tmp_path, "eval_loader=null", "callbacks.poison_weights={rank: 1, batch: 7}",
+                    "dist_timeout=120")
+    done = subprocess.run([str(composer), "-n", "2", "--stderr", str(tmp_path / "rank{rank}.err"),
+                           "--stdout", str(tmp_path / "rank{rank}.out"), str(REPO / "tests" / "poisoned_rank_main.py"),
+                           *args], cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert done.returncode != 0
+    rank0_output = done.stdout.split("Begin global rank 1")[0]  # the launcher then repeats rank 1's output
+    rank0 = [line for line in rank0_output.splitlines() if line.startswith("error: ")]
+    rank1 = [line for line in (tmp_path / "rank1.err").read_text().splitlines() if line.startswith("error: ")]
+    last = tmp_path / "checkpoints" / f"ep0-ba{SAVE_EVERY}-rank0.pt"
+    expected = (f"error: training loss became nan on rank 1 of 2 at batch 7 (sample 112); "
+                f"stopped before the optimizer step, last checkpoint: {last}")
+    assert rank0 == [expected] and rank1 == [expected], done.stdout[-3000:]
+    assert (tmp_path / "checkpoints" / "latest-rank0.pt").resolve() == last.resolve()
+    assert not (tmp_path / "checkpoints" / "ep0-ba8-rank0.pt").exists()
