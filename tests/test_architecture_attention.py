@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import inspect
+import logging
+import sys
 
 import pytest
 import torch
@@ -188,3 +191,31 @@ def test_short_sequences_attend_in_fp32_under_bf16_autocast_on_cpu(news_batch, m
         expected = reference(**news_batch).last_hidden_state
     mask = news_batch["attention_mask"].bool()
     torch.testing.assert_close(hidden[mask].float(), expected[mask], atol=0.1, rtol=0.05)
+
+
+def test_failed_flash_attn_import_warns_under_auto_and_fails_when_requested(monkeypatch, caplog):
+    """A flash-attn whose import fails like an ABI mismatch does (its CUDA extension raises ImportError: undefined
+    symbol): ``auto`` on a CUDA GPU warns with the exception and runs sdpa; explicit ``flash_attn`` is an error."""
+    abi_error = "flash_attn_2_cuda.so: undefined symbol: _ZN3c105ErrorC2ENS_14SourceLocationE"
+
+    class BrokenFlashAttn(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "flash_attn":
+                raise ImportError(abi_error)
+            return None
+
+    monkeypatch.delitem(sys.modules, "flash_attn", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [BrokenFlashAttn(), *sys.meta_path])
+    kernel, error = attention_module.load_flash_attn()
+    assert kernel is None and str(error) == abi_error
+    attention_module._log_once.cache_clear()
+    with caplog.at_level(logging.WARNING, logger=attention_module.__name__):
+        assert attention_module.choose_attention_backend("auto", True, (8, 0), kernel, error) == "sdpa"
+    assert "flash-attn failed to import" in caplog.text and abi_error in caplog.text
+    with pytest.raises(RuntimeError, match=r"'flash_attn' is unavailable: importing flash_attn failed: ImportError"):
+        attention_module.choose_attention_backend("flash_attn", True, (8, 0), kernel, error)
+    # a kernel that loads: auto picks it on Ampere+, sdpa on older GPUs and on CPU
+    choose = attention_module.choose_attention_backend
+    assert choose("auto", True, (8, 0), flash_attn_varlen_qkvpacked_func, None) == "flash_attn"
+    assert choose("auto", True, (7, 5), flash_attn_varlen_qkvpacked_func, None) == "sdpa"
+    assert choose("auto", False, None, flash_attn_varlen_qkvpacked_func, None) == "sdpa"

@@ -42,12 +42,20 @@ from .layer_norm import build_layer_norm
 
 log = logging.getLogger(__name__)
 
-flash_attn_varlen_qkvpacked_func = None
-if torch.cuda.is_available():  # flash-attn (and triton) import without a GPU but their kernels cannot run
+
+
+def load_flash_attn() -> tuple[Optional[Callable[..., torch.Tensor]], Optional[BaseException]]:
+    """flash-attn 2's varlen kernel and ``None``, or ``None`` and the exception its import raised."""
     try:
-        from flash_attn import flash_attn_varlen_qkvpacked_func
-    except Exception:  # noqa: BLE001 - any import failure (missing package, ABI, CUDA libs) means unavailable
-        flash_attn_varlen_qkvpacked_func = None
+        from flash_attn import flash_attn_varlen_qkvpacked_func as kernel
+    except Exception as err:  # noqa: BLE001 - missing package, ABI mismatch, CUDA libraries: all mean unavailable
+        return None, err
+    return kernel, None
+
+
+# flash-attn (and triton) import without a GPU but their kernels cannot run: only tried where CUDA is
+flash_attn_varlen_qkvpacked_func, FLASH_ATTN_IMPORT_ERROR = load_flash_attn() if torch.cuda.is_available() else (
+    None, None)
 
 FLASH_ATTN_MIN_CAPABILITY = (8, 0)
 CPU_BF16_MIN_LENGTH = 192  # shorter sequences attend in fp32 on CPU (see the module docstring)
@@ -150,8 +158,7 @@ def _attend_group(group, length: int, count: int, inputs: AttentionInputs, dropo
 def flash_attn_attention(qkv, inputs: AttentionInputs, dropout_p, training):
     """flash-attn 2 varlen kernel; fp32 inputs run in bf16 (the kernel supports only fp16/bf16)."""
     if flash_attn_varlen_qkvpacked_func is None:
-        raise RuntimeError("attention_backend 'flash_attn' needs the flash-attn package (requirements-gpu.txt) "
-                           "and a CUDA GPU; use 'sdpa' or 'auto' otherwise")
+        raise RuntimeError(flash_attn_unavailable(FLASH_ATTN_IMPORT_ERROR))
     input_dtype = qkv.dtype
     if input_dtype not in (torch.float16, torch.bfloat16):
         _log_once(logging.WARNING, f"flash_attn: {input_dtype} activations are cast to bfloat16 for the kernel")
@@ -176,20 +183,42 @@ ATTENTION_BACKENDS: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
-def flash_attn_usable(device: torch.device) -> bool:
-    """flash-attn is importable and ``device`` is a CUDA GPU it supports (Ampere or newer)."""
-    return (flash_attn_varlen_qkvpacked_func is not None and device.type == "cuda"
-            and torch.cuda.get_device_capability(device) >= FLASH_ATTN_MIN_CAPABILITY)
+def flash_attn_unavailable(import_error: Optional[BaseException]) -> str:
+    """Why the flash_attn backend cannot run (one line)."""
+    cause = (f"importing flash_attn failed: {type(import_error).__name__}: {import_error}" if import_error
+             else "it needs the flash-attn package (requirements-gpu.txt) and a CUDA GPU")
+    return f"attention_backend 'flash_attn' is unavailable: {cause}; use 'sdpa' or 'auto'"
+
+
+def choose_attention_backend(name: str, on_cuda: bool, capability: Optional[tuple[int, int]],
+                             flash_kernel: Optional[Callable], import_error: Optional[BaseException]) -> str:
+    """The backend for config value ``name`` (pure: testable without CUDA).
+
+    ``auto`` is flash_attn on a CUDA GPU of compute capability 8.0+ when flash-attn loads, else sdpa; when
+    flash-attn failed to import on CUDA (e.g. an ABI mismatch after a torch upgrade) that is a warning with the
+    exception, as the GPU then runs the slower sdpa. An explicit ``flash_attn`` that cannot load is an error.
+    """
+    if name == "flash_attn" and flash_kernel is None:
+        raise RuntimeError(flash_attn_unavailable(import_error))
+    if name != "auto":
+        if name not in ATTENTION_BACKENDS:
+            raise ValueError(f"attention_backend={name!r} is not one of {['auto', *ATTENTION_BACKENDS]}")
+        return name
+    if not on_cuda:
+        return "sdpa"
+    if flash_kernel is None:
+        if import_error is not None:
+            _log_once(logging.WARNING, f"attention_backend 'auto': flash-attn failed to import, running sdpa "
+                                       f"(slower) on the GPU: {type(import_error).__name__}: {import_error}")
+        return "sdpa"
+    return "flash_attn" if capability is not None and capability >= FLASH_ATTN_MIN_CAPABILITY else "sdpa"
 
 
 def resolve_attention_backend(name: str, device: torch.device) -> str:
     """The backend that runs for config value ``name`` on ``device``; the choice is logged once."""
-    if name == "auto":
-        resolved = "flash_attn" if flash_attn_usable(device) else "sdpa"
-    elif name in ATTENTION_BACKENDS:
-        resolved = name
-    else:
-        raise ValueError(f"attention_backend={name!r} is not one of {['auto', *ATTENTION_BACKENDS]}")
+    on_cuda = device.type == "cuda"
+    resolved = choose_attention_backend(name, on_cuda, torch.cuda.get_device_capability(device) if on_cuda else None,
+                                        flash_attn_varlen_qkvpacked_func, FLASH_ATTN_IMPORT_ERROR)
     _log_once(logging.INFO, f"attention backend: {resolved} (configured {name!r}, device {device.type})")
     return resolved
 

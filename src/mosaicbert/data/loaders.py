@@ -54,7 +54,9 @@ class MLMLoaderConfig:
     shuffle_seed: int = 17
     shuffle_algo: str = "py1e"
     shuffle_block_size: Optional[int] = None
-    num_canonical_nodes: Optional[int] = None
+    # Streaming's default is the number of physical nodes, which makes the sample order depend on it: a fixed
+    # value keeps the order (and a resumed run's position) on any node count that divides it or is a multiple
+    num_canonical_nodes: Optional[int] = 8
     epoch_size: Optional[int] = None
     predownload: Optional[int] = None
     cache_limit: Optional[str] = None

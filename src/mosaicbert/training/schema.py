@@ -71,7 +71,7 @@ class PretrainConfig:
 
     # System
     seed: int = 17
-    precision: str = "amp_bf16"  # fp32 | amp_bf16 (CPU: model-side autocast) | amp_fp16 | amp_fp8 (GPU)
+    precision: str = "amp_bf16"  # fp32 | amp_bf16 (CPU: model-side autocast) | amp_fp16 (GPU)
     device: Optional[str] = None  # cpu | gpu; None: gpu when available
     # Composer's FSDP options (training/fsdp.py: FSDP1 on GPU unless FSDP_VERSION=2, FSDP2 on CPU); None: DDP
     fsdp_config: Optional[Dict[str, Any]] = None
@@ -106,6 +106,11 @@ class PretrainConfig:
         return int(os.environ.get("WORLD_SIZE", "1"))
 
     @property
+    def num_nodes(self) -> int:
+        """Number of nodes (the Composer launcher sets WORLD_SIZE and LOCAL_WORLD_SIZE on every rank)."""
+        return max(1, self.world_size // int(os.environ.get("LOCAL_WORLD_SIZE", self.world_size)))
+
+    @property
     def device_train_batch_size(self) -> int:
         """This rank's share of the global batch."""
         return self.global_train_batch_size // self.world_size
@@ -131,6 +136,11 @@ class PretrainConfig:
                                   "not FSDP2 (FSDP_VERSION=2); give an int")
         if self.autoresume and not (self.save_folder and self.run_name):
             raise ConfigError("config key 'autoresume': needs both 'save_folder' and 'run_name'")
+        if self.autoresume and self.num_nodes > 1 and "://" not in self.save_folder:
+            # Composer's autoresume on several nodes coordinates through save_folder: a node-local path breaks it
+            raise ConfigError(f"config key 'save_folder': autoresume on {self.num_nodes} nodes needs an object store "
+                              f"URI every node reads (e.g. s3://bucket/runs/{{run_name}}/checkpoints), "
+                              f"not the local path {self.save_folder!r}")
         for name in ("train_loader", "eval_loader"):
             loader = getattr(self, name)
             if loader is not None:
