@@ -49,3 +49,8 @@ def test_num_canonical_nodes_is_fixed_and_reaches_the_dataset(news_mds, tokenize
     assert cfg.train_loader.num_canonical_nodes == 8
     dataset = build_text_dataset(cfg.train_loader, tokenizer, cfg.max_seq_len, 8)
     assert dataset.num_canonical_nodes == 8
+
+
+def test_unknown_compile_option_is_one_line(mds_dir, capsys):
+    err = run_cli(capsys, str(TINY), *data_overrides(mds_dir), "compile_config.mdoe=max-autotune")
+    assert "config key 'compile_config.mdoe': not an option of torch.compile (did you mean 'mode'?)" in err

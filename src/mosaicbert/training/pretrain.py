@@ -103,6 +103,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
                             else {"fsdp": build_fsdp_config(cfg.fsdp_config, cfg.device_type)}),
         seed=cfg.seed,
         dist_timeout=cfg.dist_timeout,
+        compile_config=None if cfg.compile_config is None else dict(cfg.compile_config),
     )
 
 

@@ -20,6 +20,9 @@ from .optimizers import OPTIMIZERS
 from .precision import resolve_precision
 from .schedulers import SCHEDULERS
 
+# torch.compile's keyword arguments (Composer passes compile_config to it as they are)
+COMPILE_OPTIONS = ("fullgraph", "dynamic", "backend", "mode", "options", "disable")
+
 
 @dataclass
 class ModelSection:
@@ -76,6 +79,9 @@ class PretrainConfig:
     # Composer's FSDP options (training/fsdp.py: FSDP1 on GPU unless FSDP_VERSION=2, FSDP2 on CPU); None: DDP
     fsdp_config: Optional[Dict[str, Any]] = None
     dist_timeout: float = 600.0
+    # torch.compile options (Composer's compile_config: mode, backend, dynamic, fullgraph, options); {}: the
+    # defaults; None: eager. Unpadding has data-dependent shapes: expect graph breaks (README, "torch.compile")
+    compile_config: Optional[Dict[str, Any]] = None
 
     # Observability (registries: mosaicbert.training.{callbacks,loggers})
     callbacks: Dict[str, Any] = registry_field(CALLBACKS, many=True)
@@ -129,6 +135,10 @@ class PretrainConfig:
             raise ConfigError(f"config key 'global_train_batch_size': {self.global_train_batch_size} cannot be split "
                               f"evenly over {self.world_size} rank(s)")
         self._validate_microbatch()
+        for name in self.compile_config or {}:
+            if name not in COMPILE_OPTIONS:
+                raise ConfigError(f"config key 'compile_config.{name}': not an option of torch.compile"
+                                  f"{did_you_mean(name, COMPILE_OPTIONS)}; choose from: {', '.join(COMPILE_OPTIONS)}")
         if self.fsdp_config is not None:
             fsdp = build_fsdp_config(self.fsdp_config, self.device_type)
             if self.device_train_microbatch_size == "auto" and not isinstance(fsdp, FSDPConfig):
