@@ -3,15 +3,18 @@
 Conversion: the news train split to MDS as raw text and as pre-tokenized bert-base-uncased ids
 (documents/s and tokens/s, the latter with ``--workers`` tokenizer processes). Dataloading: full epochs of
 the text and the token-id shards at ``--seq`` through ``build_mlm_dataloader`` with 0 and 2 workers,
-masking included (samples/s), so the numbers compare with what a training step consumes.
+masking included (samples/s), so the numbers compare with what a training step consumes. With 0 workers one
+process does all the loading: that rate is one loader worker's, and ``<layout>_workers_per_gpu`` is how many
+workers feed one GPU at ``--target`` samples/s (the base recipe's 8xA100 pace is ~8,800 per GPU).
 
-    python benchmarks/data_throughput.py [--seq 128] [--batch-size 32] [--workers 2] [--out_root /tmp/bench]
+    python benchmarks/data_throughput.py [--seq 128] [--batch-size 32] [--workers 2] [--target 8800] [--out_root DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import tempfile
 import time
@@ -36,7 +39,7 @@ def conversion(out_root: Path, workers: int) -> dict[str, dict[str, float]]:
     return results
 
 
-def dataloading(out_root: Path, seq: int, batch_size: int) -> dict[str, float]:
+def dataloading(out_root: Path, seq: int, batch_size: int, target: float) -> dict[str, float]:
     tokenizer = load_tokenizer("bert-base-uncased")
     results = {}
     for layout in ("text", "tokens"):
@@ -47,6 +50,7 @@ def dataloading(out_root: Path, seq: int, batch_size: int) -> dict[str, float]:
             for batch in spec.dataloader:
                 samples += len(spec.microbatch_transforms(batch)["input_ids"])
             results[f"{layout}_workers{workers}_samples_per_s"] = samples / (time.perf_counter() - start)
+        results[f"{layout}_workers_per_gpu"] = math.ceil(target / results[f"{layout}_workers0_samples_per_s"])
     return results
 
 
@@ -55,12 +59,13 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="tokenizer processes for the conversion")
+    parser.add_argument("--target", type=float, default=8800.0, help="samples/s one GPU consumes")
     parser.add_argument("--out_root", type=Path, help="where to write the shards (default: a temporary directory)")
     args = parser.parse_args()
     out_root = args.out_root or Path(tempfile.mkdtemp(prefix="data-bench-"))
     try:
         report = {"conversion": conversion(out_root, args.workers),
-                  "dataloader": dataloading(out_root, args.seq, args.batch_size)}
+                  "dataloader": dataloading(out_root, args.seq, args.batch_size, args.target)}
     finally:
         if args.out_root is None:
             shutil.rmtree(out_root, ignore_errors=True)
