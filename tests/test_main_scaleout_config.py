@@ -54,3 +54,19 @@ def test_num_canonical_nodes_is_fixed_and_reaches_the_dataset(news_mds, tokenize
 def test_unknown_compile_option_is_one_line(mds_dir, capsys):
     err = run_cli(capsys, str(TINY), *data_overrides(mds_dir), "compile_config.mdoe=max-autotune")
     assert "config key 'compile_config.mdoe': not an option of torch.compile (did you mean 'mode'?)" in err
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_training_metrics_are_opt_in(enabled, news_mds, tmp_path):
+    from mosaicbert.training.pretrain import build_trainer
+
+    data = news_mds / "tokens"
+    cfg = load_config(TINY, [f"train_loader.local={data}", "eval_loader=null", f"save_folder={tmp_path}",
+                             "autoresume=false", f"loggers.tensorboard.log_dir={tmp_path}", f"train_metrics={enabled}"],
+                      PretrainConfig)
+    trainer = build_trainer(cfg)
+    try:
+        assert bool(trainer.state.train_metrics) is enabled
+        assert set(trainer.state.model.get_metrics(is_train=False)) == {"LanguageCrossEntropy", "MaskedAccuracy"}
+    finally:
+        trainer.close()

@@ -50,6 +50,8 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     # function of (seed, batch, sample), the same however the batch is split over ranks and microbatches
     train_masker = MLMMasker(tokenizer, cfg.masking.train_rate, seed=cfg.seed, dynamic=False)
     model.flops_per_batch = partial(mlm_training_flops, model.model.config, train_masker)
+    if not cfg.train_metrics:
+        model.train_metrics = {}  # Composer then skips the per-microbatch metric updates
     train_data = build_mlm_dataloader(cfg.train_loader, tokenizer, cfg.max_seq_len, cfg.device_train_batch_size,
                                       train_masker)
     evaluators = []
