@@ -17,7 +17,7 @@ import torch
 from composer import Trainer
 
 from mosaicbert.data.news import load_news_articles
-from mosaicbert.glue.data import Examples, build_dataloader, tokenize_examples
+from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_examples
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer, resolve_precision

@@ -1,31 +1,43 @@
-"""Job queue: spawned CPU workers, thread split, dependencies, and a worker that dies."""
+"""Job queue: spawned CPU workers, thread split, dependencies, a worker that dies, GPU pinning."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+from dataclasses import dataclass
 
-from mosaicbert.glue.runner import QueuedJob, available_cores, default_cpu_workers, run_jobs
+from mosaicbert.finetune.job_queue import available_cores, default_cpu_workers, run_jobs, worker_gpus
 
 
-def _work(payload: dict) -> dict:
-    """Top-level (picklable) job: report the process, its torch threads, and a value built from the payload."""
+@dataclass(frozen=True)
+class Job:
+    name: str
+    x: int = 0
+    after: str | None = None
+    sleep: float = 0.0
+    die: bool = False
+    parent: int = 0
+
+
+def _work(job: Job) -> dict:
+    """Top-level (picklable) job: report the process, its torch threads and GPU, and a value built from the job."""
     import torch
 
-    if payload.get("die"):
+    if job.die:
         os._exit(3)
-    time.sleep(payload.get("sleep", 0))
-    return {"pid": os.getpid(), "threads": torch.get_num_threads(), "value": payload["x"] * 10 + payload.get("parent", 0)}
+    time.sleep(job.sleep)
+    return {"pid": os.getpid(), "threads": torch.get_num_threads(), "value": job.x * 10 + job.parent,
+            "gpu": os.environ.get("CUDA_VISIBLE_DEVICES")}
 
 
-def _prepare(job: QueuedJob, done: dict) -> dict:
+def _prepare(job: Job, done: dict) -> Job:
     parent = done.get(job.after) if job.after else None
-    return {**job.payload, "parent": parent["value"] if parent else 0}
+    return dataclasses.replace(job, parent=parent["value"] if parent else 0)
 
 
 def test_jobs_run_in_two_worker_processes_and_wait_for_their_dependency():
-    jobs = [QueuedJob("base", {"x": 1, "sleep": 1.0}), QueuedJob("child", {"x": 2}, after="base"),
-            QueuedJob("other", {"x": 3, "sleep": 0.5})]
+    jobs = [Job("base", 1, sleep=1.0), Job("child", 2, after="base"), Job("other", 3, sleep=0.5)]
     finished = []
     results = run_jobs(jobs, _work, workers=2, prepare=_prepare,
                        on_finish=lambda job, result: finished.append(job.name) or f"{job.name} done")
@@ -36,8 +48,7 @@ def test_jobs_run_in_two_worker_processes_and_wait_for_their_dependency():
 
 
 def test_a_dead_worker_fails_only_its_job():
-    jobs = [QueuedJob("dies", {"x": 1, "die": True}), QueuedJob("fine", {"x": 2}),
-            QueuedJob("later", {"x": 4})]
+    jobs = [Job("dies", 1, die=True), Job("fine", 2), Job("later", 4)]
     results = run_jobs(jobs, _work, workers=1, on_crash=lambda job, message: {"error": message})
     assert results["dies"] == {"error": "worker process died (killed or out of memory?)"}
     assert results["fine"]["value"] == 20 and results["later"]["value"] == 40
@@ -45,3 +56,16 @@ def test_a_dead_worker_fails_only_its_job():
 
 def test_default_cpu_workers_scale_with_cores():
     assert [default_cpu_workers(c) for c in (1, 2, 4, 16, 64)] == [1, 1, 1, 4, 16]
+
+
+def test_gpu_workers_stay_on_the_gpus_this_process_was_given(monkeypatch):
+    # SLURM hands out e.g. GPUs 4-7: worker i must get the i-th of those, not GPU i.
+    assert worker_gpus(4, "4,5,6,7") == ["4", "5", "6", "7"]
+    assert worker_gpus(2, "GPU-8a1f,GPU-77c0,GPU-1b2e") == ["GPU-8a1f", "GPU-77c0"]
+    assert worker_gpus(2, None) == ["0", "1"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5,6,7")
+    gpus = worker_gpus(2, os.environ["CUDA_VISIBLE_DEVICES"])
+    jobs = [Job("a", 1, sleep=1.0), Job("b", 2, sleep=1.0), Job("c", 3)]
+    results = run_jobs(jobs, _work, workers=1, gpus=gpus)
+    assert {r["gpu"] for r in results.values()} == {"4", "5"}  # the environment each worker's job ran in
+    assert {r["threads"] for r in results.values()} == {1}

@@ -1,5 +1,7 @@
-"""GLUE and your own classification data: task registry, data loading, job queue, fine-tuning, summary.
+"""Fine-tuning: a classification or regression task with Composer's Trainer; GLUE is one task set of it.
 
-Entry points: ``glue.py`` (``mosaicbert.glue.sweep.run_glue``) and ``sequence_classification.py``
-(``mosaicbert.glue.own_data.run_own_task``). Kept import-light: Composer loads only where fine-tuning runs.
+Reads one way: ``config`` (typed, validated) -> ``glue_plan`` (``GlueJob`` per task and seed) -> ``job_queue``
+and ``run`` (one fine-tuning run per job) -> ``glue_summary`` (typed, both GLUE averages). Entry points:
+``glue.py`` (``glue_sweep.run_glue``) and ``sequence_classification.py`` (``custom_task.run_custom_task``),
+through ``cli``. Import-light: Composer loads only where a config is loaded or a run starts.
 """

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding, PreTrainedTokenizerBase
 
-from mosaicbert.glue.tasks import TaskSpec
+from mosaicbert.finetune.task import TaskSpec
 
 HUB_DATASET = "nyu-mll/glue"
 

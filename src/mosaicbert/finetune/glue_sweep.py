@@ -8,67 +8,68 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from mosaicbert.glue.config import GlueConfig
-from mosaicbert.glue.data import DataFormatError, find_task_files, load_task_data
-from mosaicbert.glue.finetune import NEW_HEADS, FinetuneSettings, finetune
-from mosaicbert.glue.plan import GlueJob, plan_jobs
-from mosaicbert.glue.results import JobResult
-from mosaicbert.glue.runner import QueuedJob, default_cpu_workers, run_jobs
-from mosaicbert.glue.summary import format_markdown, summarize, write_summary
-from mosaicbert.glue.tasks import get_task
+from mosaicbert.finetune.config import GlueConfig
+from mosaicbert.finetune.data import DataFormatError, find_task_files, load_task_data
+from mosaicbert.finetune.glue_job import GlueJob, JobResult
+from mosaicbert.finetune.glue_plan import plan_jobs
+from mosaicbert.finetune.glue_summary import GlueSummary, format_markdown, summarize, write_summary
+from mosaicbert.finetune.glue_tasks import get_task
+from mosaicbert.finetune.job_queue import default_cpu_workers, run_jobs, worker_gpus
+from mosaicbert.finetune.run import NEW_HEADS, finetune
 
 # From the MNLI-fine-tuned model only the classifier starts fresh (its pooler is trained already).
 NEW_HEADS_FROM_MNLI = ("classifier",)
 
 
-@dataclass
-class JobSpec:
-    """What a worker process needs to run one job (picklable)."""
-
-    task: str
-    seed: int
-    settings: FinetuneSettings
-    data_dir: str | None
-    init_from: str | None
-    expected_new_weights: tuple[str, ...]
-    save_weights: str | None
-    log_file: str
-    note: str = ""
+def log_file(out_dir: Path, name: str) -> Path:
+    return out_dir / "logs" / f"{name}.log"
 
 
-def run_glue_job(spec: JobSpec) -> JobResult:
+def result_file(out_dir: Path, name: str) -> Path:
+    return out_dir / "jobs" / f"{name}.json"
+
+
+def checkpoint_file(out_dir: Path, name: str) -> Path:
+    return out_dir / "checkpoints" / f"{name}.pt"
+
+
+def run_glue_job(cfg: GlueConfig, job: GlueJob) -> JobResult:
     """Worker entry point: load the task's data, fine-tune, return metrics or a one-line error (never raises).
 
-    Everything the job prints or logs goes to ``spec.log_file``, with the full traceback on failure.
+    Everything the job prints or logs goes to ``logs/<job>.log``, with the full traceback on failure.
     """
     start = time.perf_counter()
-    Path(spec.log_file).parent.mkdir(parents=True, exist_ok=True)
-    with open(spec.log_file, "w", encoding="utf-8") as log, _captured_output(log):
+    out_dir = Path(cfg.output_dir)
+    log = log_file(out_dir, job.name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w", encoding="utf-8") as stream, _captured_output(stream):
         try:
-            task = get_task(spec.task)
-            metrics, _ = finetune(task, load_task_data(task, spec.data_dir), spec.settings, seed=spec.seed,
-                                  init_from=spec.init_from, expected_new_weights=spec.expected_new_weights,
-                                  save_weights=Path(spec.save_weights) if spec.save_weights else None)
+            task = get_task(job.task)
+            metrics, _ = finetune(task, load_task_data(task, cfg.data_dir), cfg, job.hyperparameters, seed=job.seed,
+                                  init_from=job.start_from,
+                                  expected_new_weights=NEW_HEADS_FROM_MNLI if job.start_from else NEW_HEADS,
+                                  save_weights=checkpoint_file(out_dir, job.name) if job.keeps_checkpoint else None)
             error = None
         except Exception as err:  # noqa: BLE001 - a failing task is reported, the sweep goes on
-            traceback.print_exc(file=log)
-            metrics, error = {}, one_line_error(err, spec.log_file)
-    return JobResult(spec.task, spec.seed, metrics, error, time.perf_counter() - start, spec.note)
+            traceback.print_exc(file=stream)
+            metrics, error = {}, one_line_error(err, log)
+    return JobResult(job.task, job.seed, metrics, error, time.perf_counter() - start, job.note)
 
 
-def one_line_error(err: Exception, log_file: str) -> str:
+def one_line_error(err: Exception, log: Path) -> str:
     """Data errors as they are; anything else with its type and where the traceback is."""
     if isinstance(err, DataFormatError):
         return str(err)
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return f"{type(err).__name__}: {first} (traceback in {log_file})"
+    return f"{type(err).__name__}: {first} (traceback in {log})"
 
 
 @contextlib.contextmanager
@@ -87,32 +88,20 @@ def _captured_output(stream):
 
 
 class GlueSweep:
-    """One GLUE run: where its files go and how each job is prepared and recorded."""
+    """One GLUE run: its jobs, what an earlier run finished, and how each job is started and recorded."""
 
     def __init__(self, cfg: GlueConfig):
         self.cfg = cfg
         self.out_dir = Path(cfg.output_dir)
         self.jobs = plan_jobs(cfg)
         self.tasks = list(dict.fromkeys(job.task for job in self.jobs))
-        self.mnli_parents = {job.after for job in self.jobs if job.after}
-
-    def settings(self, job: GlueJob) -> FinetuneSettings:
-        cfg = self.cfg
-        return FinetuneSettings(model=dataclasses.asdict(cfg.model), params=job.params, optimizer=dict(cfg.optimizer),
-                                scheduler=dict(cfg.scheduler), precision=cfg.precision)
-
-    def result_file(self, name: str) -> Path:
-        return self.out_dir / "jobs" / f"{name}.json"
-
-    def checkpoint_file(self, name: str) -> Path:
-        return self.out_dir / "checkpoints" / f"{name}.pt"
 
     def finished_before(self) -> dict[str, JobResult]:
         """Successful results of an earlier run (an MNLI parent counts only if its checkpoint is there too)."""
         found = {}
         for job in self.jobs:
-            result = JobResult.load(self.result_file(job.name))
-            if result and (job.name not in self.mnli_parents or self.checkpoint_file(job.name).is_file()):
+            result = JobResult.load(result_file(self.out_dir, job.name))
+            if result and (not job.keeps_checkpoint or checkpoint_file(self.out_dir, job.name).is_file()):
                 found[job.name] = result
         return found
 
@@ -128,34 +117,29 @@ class GlueSweep:
                 failed.update({j.name: JobResult(j.task, j.seed, error=str(err)) for j in self.jobs if j.task == task})
         return failed
 
-    def prepare(self, queued: QueuedJob, done: dict[str, JobResult]) -> JobSpec:
-        job: GlueJob = queued.payload
-        init_from, new_heads, note = self.cfg.model.init_from, NEW_HEADS, ""
-        if job.after:
-            parent = done.get(job.after)
-            if parent is not None and parent.ok:
-                init_from, new_heads = str(self.checkpoint_file(job.after)), NEW_HEADS_FROM_MNLI
-                note = f"started from the MNLI checkpoint ({job.after})"
-            else:
-                note = f"MNLI ({job.after}) failed: started from model.init_from instead"
-        return JobSpec(job.task, job.seed, self.settings(job), self.cfg.data_dir, init_from, new_heads,
-                       str(self.checkpoint_file(job.name)) if job.name in self.mnli_parents else None,
-                       str(self.out_dir / "logs" / f"{job.name}.log"), note)
+    def prepare(self, job: GlueJob, done: dict[str, JobResult]) -> GlueJob:
+        """Where a job starts from, once the MNLI job it waits for has finished."""
+        if not job.after:
+            return job
+        parent = done.get(job.after)
+        if parent is not None and parent.ok:
+            return dataclasses.replace(job, start_from=str(checkpoint_file(self.out_dir, job.after)),
+                                       note=f"started from the MNLI checkpoint ({job.after})")
+        return dataclasses.replace(job, note=f"MNLI ({job.after}) failed: started from model.init_from instead")
 
-    def record(self, queued: QueuedJob, result: JobResult) -> str:
+    def record(self, job: GlueJob, result: JobResult) -> str:
         """Save a finished job's result; the line shown under the progress bar."""
-        result.save(self.result_file(result.name))
+        result.save(result_file(self.out_dir, result.name))
         if not result.ok:
             return f"{result.name}: FAILED: {result.error}"
         metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in result.metrics.items())
         return f"{result.name}: {metrics} ({result.seconds:.0f} s)"
 
-    def crashed(self, queued: QueuedJob, message: str) -> JobResult:
-        job: GlueJob = queued.payload
-        return JobResult(job.task, job.seed, error=f"{message}; see {self.out_dir / 'logs' / (job.name + '.log')}")
+    def crashed(self, job: GlueJob, message: str) -> JobResult:
+        return JobResult(job.task, job.seed, error=f"{message}; see {log_file(self.out_dir, job.name)}")
 
 
-def run_glue(cfg: GlueConfig, *, echo: Callable[[str], None] = print) -> dict:
+def run_glue(cfg: GlueConfig, *, echo: Callable[[str], None] = print) -> GlueSummary:
     """Run every planned job (skipping those finished earlier), write and print the summary; return it."""
     import torch
 
@@ -163,17 +147,16 @@ def run_glue(cfg: GlueConfig, *, echo: Callable[[str], None] = print) -> dict:
     done = {**sweep.finished_before(), **sweep.missing_data()}
     for name, result in done.items():
         echo(f"{name}: {'done in an earlier run' if result.ok else 'FAILED: ' + result.error}")
-    todo = [QueuedJob(job.name, job, job.after) for job in sweep.jobs if job.name not in done]
-    gpus = list(range(torch.cuda.device_count()))
+    todo = [job for job in sweep.jobs if job.name not in done]
+    gpus = worker_gpus(torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES")) if cfg.device == "gpu" else []
     workers = len(gpus) or cfg.workers or default_cpu_workers()
-    echo(f"GLUE: {len(todo)} jobs to run ({len(done)} already done) on "
-         f"{f'{len(gpus)} GPUs' if gpus else f'{workers} CPU processes'}; results in {sweep.out_dir}")
-    results = run_jobs(todo, run_glue_job, workers=workers, gpus=gpus, prepare=sweep.prepare,
+    where = f"{len(gpus)} GPUs ({', '.join(gpus)})" if gpus else f"{workers} CPU processes"
+    echo(f"GLUE: {len(todo)} jobs to run ({len(done)} already done) on {where}; results in {sweep.out_dir}")
+    results = run_jobs(todo, functools.partial(run_glue_job, cfg), workers=workers, gpus=gpus, prepare=sweep.prepare,
                        on_finish=sweep.record, on_crash=sweep.crashed, done=done, desc="GLUE jobs")
-    ordered = [results[job.name] for job in sweep.jobs]
-    summary = summarize(ordered, sweep.tasks)
-    summary["run_name"] = cfg.run_name
-    paths = write_summary(summary, sweep.out_dir, title=f"GLUE: {cfg.run_name}")
-    echo(format_markdown(summary, title=f"GLUE: {cfg.run_name}"))
+    summary = summarize([results[job.name] for job in sweep.jobs], sweep.tasks, run_name=cfg.run_name)
+    title = f"GLUE: {cfg.run_name}"
+    paths = write_summary(summary, sweep.out_dir, title=title)
+    echo(format_markdown(summary, title=title))
     echo("written: " + ", ".join(str(p) for p in paths.values()))
     return summary
