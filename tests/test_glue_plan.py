@@ -52,6 +52,9 @@ def test_command_line_overrides_reach_the_jobs():
     (["tasks.cola.max_duration=3epochs"], "config key 'tasks.cola.max_duration': cannot parse '3epochs'"),
     (["optimizer.name=adamm"], "config key 'optimizer.name': unknown optimizer 'adamm'"),
     (["model.name=roberta"], "config key 'model.name': unknown model 'roberta'"),
+    (["model.name=mosaicbert"], "config key 'model.name': unknown model 'mosaicbert' (did you mean 'mosaic_bert'?)"),
+    (["model.model_config.hiden_size=64"], "unknown config key 'model.model_config.hiden_size' for model 'mosaic_bert' "
+                                           "(did you mean 'model.model_config.hidden_size'?)"),
 ])
 def test_config_errors_are_one_line_naming_the_key(overrides, message):
     with pytest.raises(ConfigError) as err:
