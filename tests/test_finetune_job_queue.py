@@ -18,6 +18,8 @@ class Job:
     sleep: float = 0.0
     die: bool = False
     parent: int = 0
+    touch: str = ""  # a file this job creates when it starts
+    wait_for: str = ""  # a file this job waits for (up to 60 s) before it finishes
 
 
 def _work(job: Job) -> dict:
@@ -26,6 +28,11 @@ def _work(job: Job) -> dict:
 
     if job.die:
         os._exit(3)
+    if job.touch:
+        open(job.touch, "w").close()
+    deadline = time.monotonic() + 60
+    while job.wait_for and not os.path.exists(job.wait_for) and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(job.sleep)
     return {"pid": os.getpid(), "threads": torch.get_num_threads(), "value": job.x * 10 + job.parent,
             "gpu": os.environ.get("CUDA_VISIBLE_DEVICES")}
@@ -36,8 +43,9 @@ def _prepare(job: Job, done: dict) -> Job:
     return dataclasses.replace(job, parent=parent["value"] if parent else 0)
 
 
-def test_jobs_run_in_two_worker_processes_and_wait_for_their_dependency():
-    jobs = [Job("base", 1, sleep=1.0), Job("child", 2, after="base"), Job("other", 3, sleep=0.5)]
+def test_jobs_run_in_two_worker_processes_and_wait_for_their_dependency(tmp_path):
+    started = str(tmp_path / "other-started")  # base finishes only once other runs: two workers at once
+    jobs = [Job("base", 1, wait_for=started), Job("child", 2, after="base"), Job("other", 3, touch=started)]
     finished = []
     results = run_jobs(jobs, _work, workers=2, prepare=_prepare,
                        on_finish=lambda job, result: finished.append(job.name) or f"{job.name} done")
@@ -47,25 +55,23 @@ def test_jobs_run_in_two_worker_processes_and_wait_for_their_dependency():
     assert {r["threads"] for r in results.values()} == {max(1, available_cores() // 2)}
 
 
-def test_a_dead_worker_fails_only_its_job():
+def test_a_dead_worker_fails_only_its_job_and_the_fresh_pool_keeps_the_gpu(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7")  # the GPUs this process was given (e.g. by SLURM)
+    gpus = worker_gpus(1, os.environ["CUDA_VISIBLE_DEVICES"])
     jobs = [Job("dies", 1, die=True), Job("fine", 2), Job("later", 4)]
-    results = run_jobs(jobs, _work, workers=1, on_crash=lambda job, message: {"error": message})
+    results = run_jobs(jobs, _work, workers=1, gpus=gpus, on_crash=lambda job, message: {"error": message})
     assert results["dies"] == {"error": "worker process died (killed or out of memory?)"}
     assert results["fine"]["value"] == 20 and results["later"]["value"] == 40
+    assert results["fine"]["gpu"] == results["later"]["gpu"] == "5"  # the environment the jobs ran in
+
+
+def test_gpu_workers_map_through_the_visible_list():
+    # SLURM hands out e.g. GPUs 4-7: worker i must get the i-th of those, not GPU i.
+    assert worker_gpus(4, "4,5,6,7") == ["4", "5", "6", "7"]
+    assert worker_gpus(2, "GPU-8a1f, GPU-77c0,GPU-1b2e") == ["GPU-8a1f", "GPU-77c0"]
+    assert worker_gpus(2, None) == ["0", "1"]
 
 
 def test_default_cpu_workers_scale_with_cores():
     assert [default_cpu_workers(c) for c in (1, 2, 4, 16, 64)] == [1, 1, 1, 4, 16]
 
-
-def test_gpu_workers_stay_on_the_gpus_this_process_was_given(monkeypatch):
-    # SLURM hands out e.g. GPUs 4-7: worker i must get the i-th of those, not GPU i.
-    assert worker_gpus(4, "4,5,6,7") == ["4", "5", "6", "7"]
-    assert worker_gpus(2, "GPU-8a1f,GPU-77c0,GPU-1b2e") == ["GPU-8a1f", "GPU-77c0"]
-    assert worker_gpus(2, None) == ["0", "1"]
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5,6,7")
-    gpus = worker_gpus(2, os.environ["CUDA_VISIBLE_DEVICES"])
-    jobs = [Job("a", 1, sleep=1.0), Job("b", 2, sleep=1.0), Job("c", 3)]
-    results = run_jobs(jobs, _work, workers=1, gpus=gpus)
-    assert {r["gpu"] for r in results.values()} == {"4", "5"}  # the environment each worker's job ran in
-    assert {r["threads"] for r in results.values()} == {1}

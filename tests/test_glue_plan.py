@@ -29,7 +29,8 @@ def test_published_recipe_plans_mnli_first_and_its_dependents_after_it():
     assert {j.after for t in ("rte", "mrpc", "stsb") for j in by_task[t]} == {"mnli-seed19"}
     assert all(j.after is None for t in ("mnli", "qnli", "qqp", "sst2", "cola") for j in by_task[t])
     rte = by_task["rte"][0].hyperparameters
-    assert (rte.lr, rte.weight_decay, rte.max_duration, rte.batch_size, rte.max_seq_len) == (1.0e-5, 1.0e-5, "3ep", 16, 256)
+    assert (rte.lr, rte.weight_decay, rte.max_duration, rte.batch_size, rte.max_seq_len) == \
+        (1.0e-5, 1.0e-5, "3ep", 16, 256)
     assert [j.name for j in jobs if j.keeps_checkpoint] == ["mnli-seed19"]
     assert cfg.scheduler == {"name": "linear_decay_with_warmup", "t_warmup": "0.06dur", "alpha_f": 0.0}
     assert load_config(HF_BASE, [], GlueConfig).model.init_from == "bert-base-uncased"

@@ -123,7 +123,8 @@ class GlueConfig(FinetuneConfig):
             _check_task_name(name, "run_tasks")
             if name not in self.tasks:
                 raise ConfigError(f"config key 'run_tasks': task {name!r} has no section 'tasks.{name}'")
-            selected[name] = self.tasks[name].over(self.task_defaults).resolved(f"tasks.{name}", " (here or in task_defaults)")
+            merged = self.tasks[name].over(self.task_defaults)
+            selected[name] = merged.resolved(f"tasks.{name}", " (here or in task_defaults)")
             if not selected[name].seeds:
                 raise ConfigError(f"config key 'tasks.{name}.seeds': give at least one seed")
         return selected

@@ -1,9 +1,10 @@
 """Job queue: one job per GPU when GPUs exist, else N concurrent CPU processes, with dependencies and progress.
 
 Jobs run in spawned worker processes (``concurrent.futures.ProcessPoolExecutor``). Each worker pins
-itself to one GPU (``CUDA_VISIBLE_DEVICES``, one entry of this process's own list) or, on CPU, to ``cores // workers`` torch threads. At most
-``workers`` jobs are in flight, so when a worker process dies (killed, out of memory) only the jobs it
-was running are lost: they are reported as failed and the queue goes on with a fresh pool.
+itself to one GPU (``CUDA_VISIBLE_DEVICES``: one entry of this process's own list) or, on CPU, to
+``cores // workers`` torch threads. At most ``workers`` jobs are in flight, so when a worker process dies
+(killed, out of memory) only the jobs it was running are lost: they are reported as failed and the queue
+goes on with a fresh pool.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ def check_model_section(name: str, model_config: Mapping[str, object], key: str 
     from mosaicbert.models import MODEL_REGISTRY
 
     if name not in MODEL_REGISTRY:
-        raise ModelSectionError(f"config key '{key}.name': unknown model {name!r}{_did_you_mean(name, MODEL_REGISTRY)}; "
-                                f"choose from: {', '.join(MODEL_REGISTRY)}")
+        raise ModelSectionError(f"config key '{key}.name': unknown model {name!r}"
+                                f"{_did_you_mean(name, MODEL_REGISTRY)}; choose from: {', '.join(MODEL_REGISTRY)}")
     prefix = f"{key}.model_config."
     known = [prefix + field for field in MODEL_REGISTRY[name].config_class().to_dict()]
     for field in model_config:
