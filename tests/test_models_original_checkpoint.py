@@ -67,6 +67,14 @@ def original_state_dict() -> dict[str, torch.Tensor]:
 
 
 def write_original_dir(path: Path, state_dict: dict[str, torch.Tensor], weights_file: str) -> Path:
+    """An HF directory as the original's ``save_pretrained`` writes it, or (``composer``) a Composer checkpoint
+    of the original recipe: weights under ``model.``, the HF config in the ``huggingface`` integration state."""
+    if weights_file == "composer":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config = {"model": {"config": {"content": ORIGINAL_CONFIG}}}
+        torch.save({"state": {"model": {f"model.{k}": v for k, v in state_dict.items()},
+                              "integrations": {"huggingface": config}}}, path.with_suffix(".pt"))
+        return path.with_suffix(".pt")
     path.mkdir(parents=True)
     (path / "config.json").write_text(json.dumps(ORIGINAL_CONFIG, indent=2))
     if weights_file == "pytorch_model.bin":
@@ -113,7 +121,7 @@ def news_inputs(tokenizer, news_sentences):
     return inputs
 
 
-@pytest.mark.parametrize("weights_file", ["pytorch_model.bin", "model.safetensors"])
+@pytest.mark.parametrize("weights_file", ["pytorch_model.bin", "model.safetensors", "composer"])
 def test_original_checkpoint_computes_the_original_equations(weights_file, tmp_path, news_inputs, caplog):
     sd = original_state_dict()
     path = write_original_dir(tmp_path / "mosaic-bert-tiny", sd, weights_file)

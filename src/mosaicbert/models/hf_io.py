@@ -7,7 +7,7 @@ Composer checkpoint, see ``weights.read_weights``):
   the GeGLU in-projection (``mlp.wi.bias``): detected from the state dict, logged, and kept with
   ``glu_input_bias=True``.
 - ``original_mosaic_bert``: the original MosaicBERT (mosaicml/examples, Hub ``mosaicml/mosaic-bert-base``
-  and its variants), ``model_type: bert`` with fused ``attention.self.Wqkv`` keys; names and config keys
+  and its variants), recognised by its ``attention.self.Wqkv`` / ``mlp.gated_layers`` keys; names and config keys
   mapped by ``architecture.original_conversion``. Its remote code is never executed.
 - ``bert``: any transformers BERT checkpoint (``BertModel``, ``BertForMaskedLM``, ``BertForPreTraining``,
   ``BertForSequenceClassification``), converted with ``architecture.convert_bert_state_dict``. With
@@ -102,7 +102,7 @@ class SourceFormat:
 SOURCE_FORMATS: dict[str, SourceFormat] = {fmt.name: fmt for fmt in (
     SourceFormat("mosaic_bert", lambda s: s.model_type == MosaicBertConfig.model_type, _own_config,
                  lambda s, config: s.state_dict),
-    SourceFormat("original_mosaic_bert", lambda s: s.model_type == "bert" and is_original_state_dict(s.state_dict),
+    SourceFormat("original_mosaic_bert", lambda s: is_original_state_dict(s.state_dict),
                  lambda s: original_config_fields(s.config), _original_weights),
     SourceFormat("bert", lambda s: s.model_type == "bert", bert_shape_fields, _bert_weights),
 )}
