@@ -52,6 +52,7 @@ def test_published_recipes_validate(recipe, mds_dir, monkeypatch):
     assert cfg.masking.eval_rate == 0.15
     assert cfg.masking.train_rate == (0.15 if recipe.startswith("hf-") else 0.30)
     assert cfg.precision == "amp_bf16"
+    assert cfg.train_loader.drop_last and not cfg.eval_loader.drop_last  # every eval sample counts, as published
 
 
 def test_tiny_config_validates_and_overrides_apply(mds_dir):

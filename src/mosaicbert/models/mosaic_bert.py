@@ -1,10 +1,13 @@
-"""MosaicBERT networks (``architecture/``) for the two tasks; BERT checkpoints are converted on import."""
+"""MosaicBERT networks (``architecture/``) for the two tasks; other checkpoint formats are converted on import.
+
+Fine-tuning runs without attention dropout, as the original MosaicBERT forces it (``model_config`` may still set it).
+"""
 
 from __future__ import annotations
 
 from mosaicbert.architecture import MosaicBertConfig, MosaicBertForMaskedLM, MosaicBertForSequenceClassification
 
-from .hf_io import mosaic_weights
+from .hf_io import mosaic_config, mosaic_weights
 from .network import NetworkFamily
 
 MOSAIC_BERT = NetworkFamily(
@@ -12,4 +15,6 @@ MOSAIC_BERT = NetworkFamily(
     config_class=MosaicBertConfig,
     task_classes={"mlm": MosaicBertForMaskedLM, "classification": MosaicBertForSequenceClassification},
     adapt_weights=mosaic_weights,
+    source_config=mosaic_config,
+    task_config={"classification": {"attention_probs_dropout_prob": 0.0}},
 )

@@ -14,7 +14,7 @@ from composer.utils import dist, format_name_with_dist, get_device, reproducibil
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.callbacks.flops import mlm_training_flops
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
-from mosaicbert.data.loaders import build_mlm_dataloader
+from mosaicbert.data.loaders import MLMEvalLoaderConfig, build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.models import build_composer_model, export_to_hf
 from mosaicbert.tokenizer import load_tokenizer
@@ -54,7 +54,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     if cfg.eval_loader is not None:
         eval_masker = MLMMasker(tokenizer, cfg.masking.eval_rate, seed=cfg.seed, dynamic=False)
         eval_data = build_mlm_dataloader(cfg.eval_loader, tokenizer, cfg.max_seq_len, cfg.device_eval_batch_size,
-                                         eval_masker)
+                                         eval_masker, schema=MLMEvalLoaderConfig)
         evaluators.append(Evaluator(label="eval", dataloader=eval_data))
 
     algorithms = build_algorithms(cfg.algorithms, masker=train_masker)

@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional
 import torch
 from omegaconf import MISSING
 
-from mosaicbert.data.loaders import MLMLoaderConfig
+from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
 
 from .algorithms import ALGORITHMS
 from .callbacks import CALLBACKS
@@ -46,7 +46,7 @@ class PretrainConfig:
 
     model: ModelSection = field(default_factory=ModelSection)
     train_loader: MLMLoaderConfig = MISSING
-    eval_loader: Optional[MLMLoaderConfig] = None
+    eval_loader: Optional[MLMEvalLoaderConfig] = None  # drop_last defaults to false: every sample is evaluated
     masking: MaskingSection = field(default_factory=MaskingSection)
     max_seq_len: int = 128
 
