@@ -60,4 +60,5 @@ def test_bad_label_is_one_line_and_exit_1(tmp_path, capsys):
     train.write_text("\n".join(lines) + "\n")
     argv = [str(TINY), f"output_dir={tmp_path}", f"data.train_file={train}", "labels=[negative,positive]"]
     assert own_data_main(argv) == 1
-    assert capsys.readouterr().err == f"error: {train} line 6: label 'neutral' is not one of negative, positive or 0..1\n"
+    assert capsys.readouterr().err == (f"sequence_classification.py: error: {train} line 6: label 'neutral' is not "
+                                       "one of negative, positive or 0..1\n")

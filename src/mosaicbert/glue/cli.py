@@ -1,11 +1,12 @@
-"""Command lines of ``glue.py`` and ``sequence_classification.py``: config errors and data errors are one line."""
+"""Command lines of ``glue.py`` and ``sequence_classification.py``; exit codes: ``mosaicbert.exit_codes``."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-from mosaicbert.training import ConfigError, load_config
+from mosaicbert import exit_codes
+from mosaicbert.training import load_config
 
 GLUE_USAGE = "usage: python glue.py CONFIG.yaml [key=value ...]   e.g. yamls/finetuning/glue/mosaic-bert-base.yaml"
 OWN_DATA_USAGE = ("usage: python sequence_classification.py CONFIG.yaml [key=value ...]   "
@@ -15,7 +16,7 @@ OWN_DATA_USAGE = ("usage: python sequence_classification.py CONFIG.yaml [key=val
 def _usage(argv: Sequence[str], usage: str) -> int | None:
     if not argv or argv[0] in ("-h", "--help"):
         print(usage, file=sys.stderr if not argv else sys.stdout)
-        return 2 if not argv else 0
+        return exit_codes.USAGE if not argv else exit_codes.OK
     return None
 
 
@@ -26,32 +27,24 @@ def glue_main(argv: Sequence[str]) -> int:
 
     if (code := _usage(argv, GLUE_USAGE)) is not None:
         return code
-    try:
-        cfg = load_config(argv[0], argv[1:], GlueConfig)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    summary = run_glue(cfg)
-    failed = summary["failed_tasks"] or any(row["failed_seeds"] for row in summary["tasks"].values())
-    return 1 if failed else 0
+
+    def run() -> int:
+        summary = run_glue(load_config(argv[0], argv[1:], GlueConfig))
+        failed = summary["failed_tasks"] or any(row["failed_seeds"] for row in summary["tasks"].values())
+        return exit_codes.FAILED if failed else exit_codes.OK
+
+    return exit_codes.run_entry_point("glue.py", run)
 
 
 def own_data_main(argv: Sequence[str]) -> int:
     """Fine-tune on the user's CSV/JSONL; exit code 0 on success, 1 for bad data or weights, 2 for a bad config."""
     from mosaicbert.glue.config import SequenceClassificationConfig
-    from mosaicbert.glue.data import DataFormatError
     from mosaicbert.glue.own_data import run_own_task
-    from mosaicbert.models import WeightsMismatchError
 
     if (code := _usage(argv, OWN_DATA_USAGE)) is not None:
         return code
-    try:
-        cfg = load_config(argv[0], argv[1:], SequenceClassificationConfig)
-        run_own_task(cfg)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except (DataFormatError, WeightsMismatchError, FileNotFoundError) as err:  # bad data or init_from
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+
+    def run() -> None:
+        run_own_task(load_config(argv[0], argv[1:], SequenceClassificationConfig))
+
+    return exit_codes.run_entry_point("sequence_classification.py", run)
