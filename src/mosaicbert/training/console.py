@@ -12,9 +12,11 @@ import logging
 import os
 import sys
 import time
+import warnings
 
 from composer.core import Callback, Event, State
 from composer.loggers import Logger
+from composer.utils import dist
 from tqdm import tqdm
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,10 @@ log = logging.getLogger(__name__)
 PACKAGE_LOGGER = "mosaicbert"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CONSOLE_FORMAT = "%(message)s"
+# Warnings about situations the recipe expects: not worth a line on the console.
+EXPECTED_WARNINGS = (
+    "Cannot split tensor of length",  # Composer, on a last evaluation batch smaller than the batch size
+)
 
 
 class _TqdmHandler(logging.StreamHandler):
@@ -40,6 +46,8 @@ def _console_filter(record: logging.LogRecord) -> bool:
 
 def setup_logging(log_file: str | None = None) -> None:
     """Console: warnings and this package's INFO lines; ``log_file`` (if given): every INFO line, with times."""
+    for message in EXPECTED_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_mosaicbert", False)]:
         root.removeHandler(handler)
@@ -80,7 +88,8 @@ class EvalLine(Callback):
             self._eval_start = time.perf_counter()
         elif event == Event.EVAL_END:
             self._eval_seconds += time.perf_counter() - self._eval_start
-            log.info(self.describe(state))
+            if dist.get_global_rank() == 0:  # metrics are already reduced over ranks: one line per run
+                log.info(self.describe(state))
             if self._mark is not None:
                 self._mark, self._eval_seconds = (time.perf_counter(), int(state.timestamp.sample)), 0.0
 
@@ -94,7 +103,7 @@ class EvalLine(Callback):
             parts.append(f"eval loss {values['LanguageCrossEntropy']:.3f}")
         if "MaskedAccuracy" in values:
             parts.append(f"masked accuracy {values['MaskedAccuracy']:.1%}")
-        parts.append(f"masking rate {self.masker.rate:.0%}")
+        parts.append(f"train masking rate {self.masker.rate:.0%}")
         if self._mark is not None:
             seconds = time.perf_counter() - self._mark[0] - self._eval_seconds
             samples = int(state.timestamp.sample) - self._mark[1]

@@ -69,7 +69,7 @@ def cpu_bf16_skip_note() -> Optional[str]:
     use_bf16, reason = cpu_bf16_decision()
     if use_bf16:
         return None
-    return f"bf16 skipped: {reason} (emulated numbers would mislead); set {CPU_BF16_ENV}=1 to measure them anyway"
+    return f"bf16 skipped: {reason}; set {CPU_BF16_ENV}=1 to measure bf16 anyway"
 
 
 def resolve_precision(precision: str, device: str, key: str = "precision") -> tuple[str, Optional[torch.dtype]]:
