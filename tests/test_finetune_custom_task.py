@@ -60,12 +60,12 @@ def test_bad_label_is_one_line_and_exit_1(tmp_path, capsys):
     train.write_text("\n".join(lines) + "\n")
     argv = [str(TINY), f"output_dir={tmp_path}", f"data.train_file={train}", "labels=[negative,positive]"]
     assert custom_task_main(argv) == 1
-    assert capsys.readouterr().err == f"error: {train} line 6: label 'neutral' is not one of negative, positive or 0..1\n"
+    assert capsys.readouterr().err == (f"sequence_classification.py: error: {train} line 6: label 'neutral' is not one of negative, positive or 0..1\n")
 
 
 def test_model_config_typo_is_one_line_and_exit_2_before_training(tmp_path, capsys):
     argv = [str(TINY), f"output_dir={tmp_path}", "model.model_config.num_hiden_layers=1"]
     assert custom_task_main(argv) == 2
-    assert capsys.readouterr().err == ("error: unknown config key 'model.model_config.num_hiden_layers' for model "
+    assert capsys.readouterr().err == ("sequence_classification.py: error: unknown config key 'model.model_config.num_hiden_layers' for model "
                                        "'mosaic_bert' (did you mean 'model.model_config.num_hidden_layers'?)\n")
     assert not (tmp_path / "metrics.json").exists()

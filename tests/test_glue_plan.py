@@ -67,4 +67,4 @@ def test_config_errors_are_one_line_naming_the_key(overrides, message):
 def test_glue_py_exits_2_with_one_line_for_a_bad_config(capsys):
     assert glue_main([str(BASE)]) == 2  # model.init_from is required by the published recipe
     err = capsys.readouterr().err
-    assert err == "error: config key 'model.init_from': a value is required but none was given\n"
+    assert err == "glue.py: error: config key 'model.init_from': a value is required but none was given\n"

@@ -31,11 +31,11 @@ def data_overrides(root: Path) -> list[str]:
 
 
 def run_cli(capsys, *argv: str) -> str:
-    """Run main.py's CLI in-process; assert it failed cleanly and return its single error line."""
-    assert pretrain_cli(list(argv)) == 1
+    """Run main.py's CLI in-process; assert it failed cleanly (exit code 2: bad config) and return its error line."""
+    assert pretrain_cli(list(argv)) == 2
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert err.startswith("error: ")
+    assert err.startswith("main.py: error: ")
     return err
 
 

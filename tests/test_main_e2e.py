@@ -144,7 +144,7 @@ def test_nonfinite_loss_stops_the_run_and_keeps_the_last_checkpoint(news_mds, tm
     args = run_args(news_mds, tmp_path, "optimizer.lr=1e30", "save_interval=1ba", "eval_loader=null")
     assert pretrain_cli(args) == 1
     message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message.startswith("error: training loss became") and "stopped before the optimizer step" in message
+    assert message.startswith("main.py: error: training loss became") and "stopped before the optimizer step" in message
     failed_at = int(message.split(" at batch ")[1].split()[0])
     checkpoints = tmp_path / "checkpoints"
     last = checkpoints / f"ep0-ba{failed_at}-rank0.pt"

@@ -15,9 +15,13 @@ from composer.callbacks import CheckpointSaver
 from composer.core import Callback, State
 from composer.loggers import Logger
 
+from mosaicbert import exit_codes
+
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite."""
+
+    exit_code = exit_codes.FAILED
 
 
 class NonFiniteLossGuard(Callback):

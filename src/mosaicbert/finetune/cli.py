@@ -1,4 +1,4 @@
-"""Command lines of ``glue.py`` and ``sequence_classification.py``: config errors and data errors are one line.
+"""Command lines of ``glue.py`` and ``sequence_classification.py``; exit codes: ``mosaicbert.exit_codes``.
 
 ``--help`` answers before anything heavy loads: Composer, transformers and torch are imported only once a
 config is to be loaded.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from mosaicbert import exit_codes
+
 GLUE_USAGE = "usage: python glue.py CONFIG.yaml [key=value ...]   e.g. yamls/finetuning/glue/mosaic-bert-base.yaml"
 CUSTOM_TASK_USAGE = ("usage: python sequence_classification.py CONFIG.yaml [key=value ...]   "
                      "e.g. yamls/finetuning/sequence-classification.yaml")
@@ -17,7 +19,7 @@ CUSTOM_TASK_USAGE = ("usage: python sequence_classification.py CONFIG.yaml [key=
 def _usage(argv: Sequence[str], usage: str) -> int | None:
     if not argv or argv[0] in ("-h", "--help"):
         print(usage, file=sys.stderr if not argv else sys.stdout)
-        return 2 if not argv else 0
+        return exit_codes.USAGE if not argv else exit_codes.OK
     return None
 
 
@@ -27,14 +29,13 @@ def glue_main(argv: Sequence[str]) -> int:
         return code
     from mosaicbert.finetune.config import GlueConfig
     from mosaicbert.finetune.glue_sweep import run_glue
-    from mosaicbert.training import ConfigError, load_config
+    from mosaicbert.training import load_config
 
-    try:
-        cfg = load_config(argv[0], argv[1:], GlueConfig)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 1 if run_glue(cfg).failed else 0
+    def run() -> int:
+        failed = run_glue(load_config(argv[0], argv[1:], GlueConfig)).failed
+        return exit_codes.FAILED if failed else exit_codes.OK
+
+    return exit_codes.run_entry_point("glue.py", run)
 
 
 def custom_task_main(argv: Sequence[str]) -> int:
@@ -43,17 +44,9 @@ def custom_task_main(argv: Sequence[str]) -> int:
         return code
     from mosaicbert.finetune.config import SequenceClassificationConfig
     from mosaicbert.finetune.custom_task import run_custom_task
-    from mosaicbert.finetune.data import DataFormatError
-    from mosaicbert.models import WeightsMismatchError
-    from mosaicbert.training import ConfigError, load_config
+    from mosaicbert.training import load_config
 
-    try:
-        cfg = load_config(argv[0], argv[1:], SequenceClassificationConfig)
-        run_custom_task(cfg)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except (DataFormatError, WeightsMismatchError, FileNotFoundError) as err:  # bad data or init_from
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    def run() -> None:
+        run_custom_task(load_config(argv[0], argv[1:], SequenceClassificationConfig))
+
+    return exit_codes.run_entry_point("sequence_classification.py", run)

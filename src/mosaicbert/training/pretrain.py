@@ -22,6 +22,7 @@ from mosaicbert.tokenizer import load_tokenizer
 from .algorithms import build_algorithms
 from .callbacks import build_callbacks
 from .checkpoints import repair_checkpoint_folder
+from .console import EvalLine
 from .loggers import build_loggers
 from .optimizers import build_optimizer
 from .precision import resolve_precision
@@ -42,6 +43,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     tokenizer = load_tokenizer(cfg.model.tokenizer_name)
     model = build_composer_model(cfg.model.name, "mlm", tokenizer_name=cfg.model.tokenizer_name,
                                  model_config=dict(cfg.model.model_config), init_from=cfg.model.init_from,
+                                 expected_new_weights=tuple(cfg.model.expected_new_weights),
                                  autocast_dtype=autocast_dtype)
 
     # the MaskingRateScheduler sets train_masker.step to the batch count before every batch: masks are a pure
@@ -61,7 +63,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     if not any(isinstance(a, MaskingRateScheduler) for a in algorithms):
         # the scheduler also advances masker.step each batch (fresh masks every batch): always present
         algorithms.append(MaskingRateScheduler(train_masker, schedule="constant"))
-    callbacks = build_callbacks(cfg.callbacks)
+    callbacks = build_callbacks(cfg.callbacks) + [EvalLine(train_masker)]
     if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
         callbacks.append(NonFiniteLossGuard())
 
@@ -84,7 +86,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
         callbacks=callbacks,
         loggers=build_loggers(cfg.loggers),
         run_name=cfg.run_name,
-        progress_bar=cfg.progress_bar,
+        progress_bar=cfg.show_progress_bar,
         log_to_console=cfg.log_to_console,
         console_log_interval=cfg.console_log_interval,
         save_folder=cfg.save_folder,
@@ -105,6 +107,8 @@ def pretrain(cfg: PretrainConfig) -> Trainer:
     """Train as configured (resuming if a checkpoint exists) and export to ``cfg.export_hf_dir`` if set."""
     trainer = build_trainer(cfg)
     try:
+        if cfg.eval_first and int(trainer.state.timestamp.batch) == 0:
+            trainer.eval()
         trainer.fit()
         if cfg.export_hf_dir:
             if dist.get_global_rank() == 0:
