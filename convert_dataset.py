@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mosaicbert.data.conversion import ConversionError, ConversionOptions, convert_splits
-from mosaicbert.data.sources import SOURCES, DataSourceError, open_source
+from mosaicbert.data.conversion import ConversionOptions, convert_splits
+from mosaicbert.data.sources import SOURCES, open_source
+from mosaicbert.exit_codes import run_entry_point
 
 DEFAULT_SPLITS = {"news": ["train", "val"], "c4": ["train_small", "val"], "hub": ["train"], "files": ["train"]}
 
@@ -54,19 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         compression=None if args.compression.lower() == "none" else args.compression,
         size_limit=args.size_limit, max_docs=args.max_docs, workers=args.workers,
         overwrite=args.overwrite, progress=not args.no_progress)
-    try:
+
+    def run() -> None:
         sources = open_source(args.source, args.splits or DEFAULT_SPLITS[args.source], files=args.files,
                               dataset=args.dataset, config=args.config, text_column=args.text_column)
-        summaries = convert_splits(sources, args.out_root, options)
-    except (DataSourceError, ConversionError, ValueError) as err:
-        print(f"convert_dataset.py: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("convert_dataset.py: interrupted; no partial output was kept", file=sys.stderr)
-        return 130
-    for summary in summaries:
-        print(summary)
-    return 0
+        for summary in convert_splits(sources, args.out_root, options):  # output is kept only when complete
+            print(summary)
+
+    return run_entry_point("convert_dataset.py", run)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 
 import sys
 
-from mosaicbert.glue.cli import glue_main
+from mosaicbert.finetune.cli import glue_main
 
 if __name__ == "__main__":
     sys.exit(glue_main(sys.argv[1:]))

@@ -5,7 +5,7 @@
 
 import sys
 
-from mosaicbert.glue.cli import own_data_main
+from mosaicbert.finetune.cli import custom_task_main
 
 if __name__ == "__main__":
-    sys.exit(own_data_main(sys.argv[1:]))
+    sys.exit(custom_task_main(sys.argv[1:]))

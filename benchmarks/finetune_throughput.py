@@ -17,10 +17,11 @@ import torch
 from composer import Trainer
 
 from mosaicbert.data.news import load_news_articles
-from mosaicbert.glue.data import Examples, build_dataloader, tokenize_examples
+from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_examples
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer, resolve_precision
+from mosaicbert.training.precision import cpu_bf16_skip_note
 
 SHAPES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
@@ -73,6 +74,9 @@ def main() -> None:
                         help="MosaicBERT feed-forward: glu (the recipe, 1.5x the FFN weights) or mlp (BERT's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.precision == "amp_bf16" and (note := cpu_bf16_skip_note()):
+        print(note)
+        return
     tokenizer = load_tokenizer("bert-base-uncased")
     sentences = first_sentences(max(400, args.batch_size * (args.warmup + args.steps)))
     examples = Examples(sentences, None, [i % 2 for i in range(len(sentences))], "news first sentences")

@@ -49,6 +49,7 @@ from mosaicbert.data.sources import open_source
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
+from mosaicbert.training.precision import cpu_bf16_skip_note
 
 SHAPES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
@@ -372,6 +373,11 @@ def main() -> None:
     parser.add_argument("--no-loader", action="store_true", help="skip the data loader measurement")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if "bf16" in args.precisions and (note := cpu_bf16_skip_note()):
+        print(note, flush=True)
+        args.precisions = [p for p in args.precisions if p != "bf16"]
+        if not args.precisions:
+            return
 
     peak_samples = {name: [matmul_peak(PRECISIONS[name] or torch.float32)] for name in args.precisions}
     print("matmul peak: " + ", ".join(f"{k} {v[0] / 1e9:.0f} GFLOP/s" for k, v in peak_samples.items()), flush=True)

@@ -9,7 +9,13 @@ from composer import Callback, Event, Trainer
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from mosaicbert.data.loaders import MLMLoaderConfig, build_mlm_dataloader, count_real_tokens
+from mosaicbert.data.loaders import (
+    MLMEvalLoaderConfig,
+    MLMLoaderConfig,
+    build_mlm_dataloader,
+    build_text_dataset,
+    count_real_tokens,
+)
 from mosaicbert.data.masking import MLMMasker
 
 
@@ -44,6 +50,14 @@ def test_dataspec_masks_each_microbatch_and_counts_real_tokens(news_mds, tokeniz
     assert count_real_tokens(batch) < batch["input_ids"].numel()  # padding is not counted
     masked = spec.microbatch_transforms(batch)
     assert (masked["labels"] != -100).any() and masker.step == 1
+
+
+def test_eval_loader_evaluates_every_sample(news_mds, tokenizer):
+    section = {"local": str(news_mds / "text"), "split": "val", "shuffle": False}
+    samples = len(build_text_dataset(section, tokenizer, 128, 8))
+    assert samples % 8, "needs a last partial batch"
+    spec = build_mlm_dataloader(section, tokenizer, 128, 8, MLMMasker(tokenizer, 0.15), schema=MLMEvalLoaderConfig)
+    assert sum(len(batch["input_ids"]) for batch in spec.dataloader) == samples
 
 
 class RecordBatches(Callback):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mosaicbert.glue.cli import glue_main
-from mosaicbert.glue.config import GlueConfig
-from mosaicbert.glue.plan import plan_jobs
+from mosaicbert.finetune.cli import glue_main
+from mosaicbert.finetune.config import GlueConfig
+from mosaicbert.finetune.glue_plan import plan_jobs
 from mosaicbert.training import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,9 +28,10 @@ def test_published_recipe_plans_mnli_first_and_its_dependents_after_it():
                                                        "mrpc": 5, "rte": 5, "stsb": 5}
     assert {j.after for t in ("rte", "mrpc", "stsb") for j in by_task[t]} == {"mnli-seed19"}
     assert all(j.after is None for t in ("mnli", "qnli", "qqp", "sst2", "cola") for j in by_task[t])
-    rte = by_task["rte"][0].params
-    assert (rte["lr"], rte["weight_decay"], rte["max_duration"], rte["batch_size"], rte["max_seq_len"]) == \
+    rte = by_task["rte"][0].hyperparameters
+    assert (rte.lr, rte.weight_decay, rte.max_duration, rte.batch_size, rte.max_seq_len) == \
         (1.0e-5, 1.0e-5, "3ep", 16, 256)
+    assert [j.name for j in jobs if j.keeps_checkpoint] == ["mnli-seed19"]
     assert cfg.scheduler == {"name": "linear_decay_with_warmup", "t_warmup": "0.06dur", "alpha_f": 0.0}
     assert load_config(HF_BASE, [], GlueConfig).model.init_from == "bert-base-uncased"
 
@@ -40,8 +41,8 @@ def test_command_line_overrides_reach_the_jobs():
                              "run_tasks=[rte,sst2]", "from_mnli=[]"], GlueConfig)
     jobs = plan_jobs(cfg)
     assert [j.name for j in jobs] == ["sst2-seed19", "rte-seed1", "rte-seed2"]
-    assert jobs[1].params["lr"] == 2.0e-5 and jobs[0].params["lr"] == 1.0e-3
-    assert all(j.params["max_seq_len"] == 32 and j.after is None for j in jobs)
+    assert jobs[1].hyperparameters.lr == 2.0e-5 and jobs[0].hyperparameters.lr == 1.0e-3
+    assert all(j.hyperparameters.max_seq_len == 32 and j.after is None for j in jobs)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -52,6 +53,9 @@ def test_command_line_overrides_reach_the_jobs():
     (["tasks.cola.max_duration=3epochs"], "config key 'tasks.cola.max_duration': cannot parse '3epochs'"),
     (["optimizer.name=adamm"], "config key 'optimizer.name': unknown optimizer 'adamm'"),
     (["model.name=roberta"], "config key 'model.name': unknown model 'roberta'"),
+    (["model.name=mosaicbert"], "config key 'model.name': unknown model 'mosaicbert' (did you mean 'mosaic_bert'?)"),
+    (["model.model_config.hiden_size=64"], "unknown config key 'model.model_config.hiden_size' for model 'mosaic_bert' "
+                                           "(did you mean 'model.model_config.hidden_size'?)"),
 ])
 def test_config_errors_are_one_line_naming_the_key(overrides, message):
     with pytest.raises(ConfigError) as err:
@@ -63,4 +67,4 @@ def test_config_errors_are_one_line_naming_the_key(overrides, message):
 def test_glue_py_exits_2_with_one_line_for_a_bad_config(capsys):
     assert glue_main([str(BASE)]) == 2  # model.init_from is required by the published recipe
     err = capsys.readouterr().err
-    assert err == "error: config key 'model.init_from': a value is required but none was given\n"
+    assert err == "glue.py: error: config key 'model.init_from': a value is required but none was given\n"

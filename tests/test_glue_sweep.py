@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mosaicbert.glue.config import GlueConfig
-from mosaicbert.glue.sweep import run_glue
-from mosaicbert.glue.tasks import GLUE_TASKS
+from mosaicbert.finetune.config import GlueConfig
+from mosaicbert.finetune.glue_sweep import run_glue
+from mosaicbert.finetune.glue_tasks import GLUE_TASKS
 from mosaicbert.models import read_weights
 from mosaicbert.training import load_config
 
@@ -40,34 +40,38 @@ def sweep(tmp_path_factory):
 
 def test_summary_files_hold_the_computed_metrics(sweep):
     out, summary = sweep["out"], sweep["summary"]
-    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary.to_json()))
     table = (out / "summary.md").read_text()
     assert table in "\n".join(sweep["printed"])  # printed at the end
     assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for task in OK_TASKS:
         job = json.loads((out / "jobs" / f"{task}-seed19.json").read_text())
         assert job["error"] is None and set(job["metrics"]) == set(GLUE_TASKS[task].metric_keys())
-        row = summary["tasks"][task]
-        assert row["seeds"]["19"] == pytest.approx({k: 100 * v for k, v in job["metrics"].items()})
-        assert row["score"] == pytest.approx(100 * sum(job["metrics"].values()) / len(job["metrics"]))
-        assert f"| {row['score']:.2f} | 1 |" in table
+        row = summary.tasks[task]
+        assert row.seeds["19"] == pytest.approx({k: 100 * v for k, v in job["metrics"].items()})
+        assert row.score == pytest.approx(100 * sum(job["metrics"].values()) / len(job["metrics"]))
+        assert f"| {row.score:.2f} | 1 |" in table
         for key, value in job["metrics"].items():
             low = 0.0 if key.endswith(("accuracy", "f1")) else -1.0
             assert low <= value <= 1.0, (task, key, value)
-    assert summary["tasks_averaged"] == OK_TASKS
-    assert summary["glue_average"] == pytest.approx(sum(summary["tasks"][t]["score"] for t in OK_TASKS) / 7)
+    assert summary.tasks_averaged == OK_TASKS
+    assert summary.glue_average == pytest.approx(sum(summary.tasks[t].score for t in OK_TASKS) / 7)
+    stsb = json.loads((out / "jobs" / "stsb-seed19.json").read_text())["metrics"]
+    paper_scores = [100 * stsb["spearman"] if t == "stsb" else summary.tasks[t].score for t in OK_TASKS]
+    assert summary.paper_average == pytest.approx(sum(paper_scores) / 7)
+    assert f"**{summary.paper_average:.2f}**" in table
 
 
 def test_broken_task_file_fails_alone_with_one_line(sweep):
     error = f"{sweep['rte_train']} line 4: label 'maybe' is not one of entailment, not_entailment or 0..1"
-    assert sweep["summary"]["failed_tasks"] == {"rte": error}
+    assert sweep["summary"].failed_tasks == {"rte": error}
     assert f"| RTE | FAILED: {error} | – | 0 ok, 1 failed |" in (sweep["out"] / "summary.md").read_text()
     assert "Traceback" in (sweep["out"] / "logs" / "rte-seed19.log").read_text()
 
 
 def test_rte_mrpc_stsb_start_from_the_mnli_checkpoint(sweep):
     for task in ("rte", "mrpc", "stsb"):
-        assert sweep["summary"]["tasks"][task]["notes"] == ["started from the MNLI checkpoint (mnli-seed19)"]
+        assert sweep["summary"].tasks[task].notes == ["started from the MNLI checkpoint (mnli-seed19)"]
     mnli = read_weights(sweep["out"] / "checkpoints" / "mnli-seed19.pt")
     assert mnli.state_dict["classifier.weight"].shape == (3, 64)  # three MNLI classes, hidden size 64
     assert mnli.model_type == "mosaic_bert"
@@ -79,4 +83,4 @@ def test_rerun_skips_finished_jobs(sweep):
     again = run_glue(cfg, echo=printed.append)
     assert [line for line in printed if "earlier run" in line] == [f"{t}-seed19: done in an earlier run" for t in OK_TASKS]
     assert "GLUE: 0 jobs to run (7 already done)" in printed[len(OK_TASKS)]
-    assert again["tasks"] == {t: sweep["summary"]["tasks"][t] for t in OK_TASKS}
+    assert again.tasks == {t: sweep["summary"].tasks[t] for t in OK_TASKS}

@@ -31,11 +31,11 @@ def data_overrides(root: Path) -> list[str]:
 
 
 def run_cli(capsys, *argv: str) -> str:
-    """Run main.py's CLI in-process; assert it failed cleanly and return its single error line."""
-    assert pretrain_cli(list(argv)) == 1
+    """Run main.py's CLI in-process; assert it failed cleanly (exit code 2: bad config) and return its error line."""
+    assert pretrain_cli(list(argv)) == 2
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert err.startswith("error: ")
+    assert err.startswith("main.py: error: ")
     return err
 
 
@@ -52,6 +52,7 @@ def test_published_recipes_validate(recipe, mds_dir, monkeypatch):
     assert cfg.masking.eval_rate == 0.15
     assert cfg.masking.train_rate == (0.15 if recipe.startswith("hf-") else 0.30)
     assert cfg.precision == "amp_bf16"
+    assert cfg.train_loader.drop_last and not cfg.eval_loader.drop_last  # every eval sample counts, as published
 
 
 def test_tiny_config_validates_and_overrides_apply(mds_dir):

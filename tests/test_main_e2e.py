@@ -144,7 +144,7 @@ def test_nonfinite_loss_stops_the_run_and_keeps_the_last_checkpoint(news_mds, tm
     args = run_args(news_mds, tmp_path, "optimizer.lr=1e30", "save_interval=1ba", "eval_loader=null")
     assert pretrain_cli(args) == 1
     message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message.startswith("error: training loss became") and "stopped before the optimizer step" in message
+    assert message.startswith("main.py: error: training loss became") and "stopped before the optimizer step" in message
     failed_at = int(message.split(" at batch ")[1].split()[0])
     checkpoints = tmp_path / "checkpoints"
     last = checkpoints / f"ep0-ba{failed_at}-rank0.pt"
@@ -201,10 +201,11 @@ def test_nonfinite_loss_on_one_rank_stops_every_rank_at_the_same_batch(news_mds,
                           stderr=subprocess.STDOUT, text=True, timeout=600)
     assert done.returncode != 0
     rank0_output = done.stdout.split("Begin global rank 1")[0]  # the launcher then repeats rank 1's output
-    rank0 = [line for line in rank0_output.splitlines() if line.startswith("error: ")]
-    rank1 = [line for line in (tmp_path / "rank1.err").read_text().splitlines() if line.startswith("error: ")]
+    rank0 = [line.split("error: ", 1)[1] for line in rank0_output.splitlines() if "error: " in line]
+    rank1 = [line.split("error: ", 1)[1] for line in (tmp_path / "rank1.err").read_text().splitlines()
+             if "error: " in line]
     last = tmp_path / "checkpoints" / f"ep0-ba{SAVE_EVERY}-rank0.pt"
-    expected = (f"error: training loss became nan on rank 1 of 2 at batch 7 (sample 112); "
+    expected = (f"training loss became nan on rank 1 of 2 at batch 7 (sample 112); "
                 f"stopped before the optimizer step, last checkpoint: {last}")
     assert rank0 == [expected] and rank1 == [expected], done.stdout[-3000:]
     assert (tmp_path / "checkpoints" / "latest-rank0.pt").resolve() == last.resolve()

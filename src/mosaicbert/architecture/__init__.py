@@ -5,7 +5,8 @@ Public API (stable):
 - ``MosaicBertConfig(BertConfig)`` (``model_type="mosaic_bert"``): bert-base defaults plus
   ``position_embedding_type`` ("alibi" | "absolute"), ``ffn_type`` ("glu" | "mlp"), ``attention_backend``
   ("auto" | "flash_attn" | "sdpa" | "reference"), ``pad_vocab_size_multiple`` (64), ``alibi_starting_size`` (512),
-  ``low_precision_layernorm`` (True); property ``padded_vocab_size``.
+  ``low_precision_layernorm`` (True), ``glu_input_bias`` (False: the original MosaicBERT; True only for
+  checkpoints of earlier versions); ``attention_probs_dropout_prob`` defaults to 0.0; property ``padded_vocab_size``.
 - ``MosaicBertModel(config, add_pooling_layer=True)``:
   ``forward(input_ids, attention_mask=None, token_type_ids=None, position_ids=None, return_dict=None)``
   -> ``BaseModelOutputWithPooling`` (``last_hidden_state`` (B, S, hidden), zeros at padding; ``pooler_output``).
@@ -21,7 +22,8 @@ Public API (stable):
   integer labels, BCE for float multi-label).
 - ``convert_bert_state_dict(hf_state_dict, config) -> dict``: transformers BertModel / BertForMaskedLM /
   BertForSequenceClassification keys -> ours (q, k, v fused into ``Wqkv``; position embeddings dropped for ALiBi;
-  vocab rows padded). A ``bert.`` prefix is kept if present.
+  vocab rows padded). A ``bert.`` prefix is kept if present. ``original_conversion``: the original MosaicBERT's
+  (mosaicml/examples) config keys and state-dict names -> ours.
 - Building blocks: ``ATTENTION_BACKENDS`` (name -> fn(qkv (total, 3, H, D), ``AttentionInputs`` (int32
   cu_seqlens, max_seqlen, ALiBi slopes and bias), dropout_p, training) -> (total, H, D)), ``resolve_attention_backend``,
   ``FFN_REGISTRY``, ``alibi_slopes``, ``PaddingInfo``/``padding_info``/``unpad``/``repad``.

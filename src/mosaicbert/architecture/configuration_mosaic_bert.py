@@ -27,6 +27,10 @@ class MosaicBertConfig(BertConfig):
     - ``pad_vocab_size_multiple``: embedding rows are padded up to this multiple; padded rows are never predicted.
     - ``alibi_starting_size``: sequence length of the precomputed ALiBi bias (grown on demand).
     - ``low_precision_layernorm``: under autocast, LayerNorm runs in the autocast dtype instead of fp32.
+    - ``glu_input_bias``: the GeGLU in-projection has a bias. ``False`` is the original MosaicBERT; ``True``
+      only loads checkpoints written by earlier versions of this recipe (detected on import).
+
+    ``attention_probs_dropout_prob`` defaults to 0.0 as in the original MosaicBERT (BERT's is 0.1).
 
     With ``position_embedding_type="absolute"`` and ``ffn_type="mlp"`` the network is exactly BERT.
     """
@@ -46,6 +50,8 @@ class MosaicBertConfig(BertConfig):
         pad_vocab_size_multiple: int = 64,
         alibi_starting_size: int = 512,
         low_precision_layernorm: bool = True,
+        glu_input_bias: bool = False,
+        attention_probs_dropout_prob: float = 0.0,
         **kwargs,
     ):
         super().__init__(
@@ -55,6 +61,7 @@ class MosaicBertConfig(BertConfig):
             num_attention_heads=num_attention_heads,
             intermediate_size=intermediate_size,
             position_embedding_type=position_embedding_type,
+            attention_probs_dropout_prob=attention_probs_dropout_prob,
             **kwargs,
         )
         _check_choice("position_embedding_type", position_embedding_type, POSITION_EMBEDDING_TYPES)
@@ -72,6 +79,7 @@ class MosaicBertConfig(BertConfig):
         self.pad_vocab_size_multiple = pad_vocab_size_multiple
         self.alibi_starting_size = alibi_starting_size
         self.low_precision_layernorm = low_precision_layernorm
+        self.glu_input_bias = glu_input_bias
 
     @property
     def padded_vocab_size(self) -> int:

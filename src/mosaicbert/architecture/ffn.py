@@ -26,12 +26,16 @@ class MosaicBertMLP(nn.Module):
 
 
 class MosaicBertGLU(nn.Module):
-    """GeGLU feed-forward: one fused projection (with bias) to gate and value, act(gate) * value, then wo."""
+    """GeGLU feed-forward as in the original MosaicBERT: LN(x + wo(dropout(act(gate) * value))).
+
+    One fused projection without bias (``glu_input_bias=True`` only for checkpoints of earlier versions of this
+    recipe, which had one) gives gate and value; dropout acts on the gated intermediate activation, before wo.
+    """
 
     def __init__(self, config):
         super().__init__()
         self.intermediate_size = config.intermediate_size
-        self.wi = nn.Linear(config.hidden_size, 2 * config.intermediate_size)
+        self.wi = nn.Linear(config.hidden_size, 2 * config.intermediate_size, bias=config.glu_input_bias)
         self.act = ACT2FN[config.hidden_act]
         self.wo = nn.Linear(config.intermediate_size, config.hidden_size)
         self.dropout = HashDropout(config.hidden_dropout_prob)
@@ -39,7 +43,7 @@ class MosaicBertGLU(nn.Module):
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         gate, value = self.wi(hidden).split(self.intermediate_size, dim=-1)
-        return self.LayerNorm(hidden + self.dropout(self.wo(self.act(gate) * value)))
+        return self.LayerNorm(hidden + self.wo(self.dropout(self.act(gate) * value)))
 
 
 FFN_REGISTRY: dict[str, type[nn.Module]] = {"mlp": MosaicBertMLP, "glu": MosaicBertGLU}

@@ -48,7 +48,9 @@ class MosaicBertPooler(nn.Module):
 
 
 def _regression_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
+    """MSE in fp32: bf16 would round the targets (3.8 -> 3.797) and the loss."""
+    with torch.autocast(logits.device.type, enabled=False):
+        return F.mse_loss(logits.squeeze(-1).float(), labels.float().view(-1))
 
 
 def _single_label_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

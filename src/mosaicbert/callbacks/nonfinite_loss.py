@@ -22,9 +22,13 @@ from composer.utils import dist
 # per-rank codes, all-reduced with MAX: the "worst" kind of value wins
 _KINDS = {0: None, 1: "-inf", 2: "inf", 3: "nan"}
 
+from mosaicbert import exit_codes
+
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite."""
+
+    exit_code = exit_codes.FAILED
 
 
 class NonFiniteLossGuard(Callback):

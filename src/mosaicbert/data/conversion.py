@@ -31,6 +31,7 @@ import numpy as np
 from streaming import MDSWriter
 from tqdm import tqdm
 
+from mosaicbert import exit_codes
 from mosaicbert.data.sources import SplitSource
 from mosaicbert.tokenizer import load_tokenizer
 
@@ -39,6 +40,8 @@ TEXT, TOKENS = "text", "input_ids"
 
 class ConversionError(Exception):
     """A conversion that cannot start or finish (existing output, empty corpus, bad option)."""
+
+    exit_code = exit_codes.USAGE
 
 
 @dataclass

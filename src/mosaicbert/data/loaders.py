@@ -72,9 +72,17 @@ class MLMLoaderConfig:
     timeout: float = 0.0
 
 
-def _as_config(cfg: MLMLoaderConfig | Mapping[str, Any] | DictConfig) -> MLMLoaderConfig:
+@dataclass
+class MLMEvalLoaderConfig(MLMLoaderConfig):
+    """An eval loader section: as a train one, but every sample is evaluated (the last partial batch too)."""
+
+    drop_last: bool = False
+
+
+def _as_config(cfg: MLMLoaderConfig | Mapping[str, Any] | DictConfig,
+               schema: type[MLMLoaderConfig] = MLMLoaderConfig) -> MLMLoaderConfig:
     """Validate a loader section (unknown keys and wrong types raise) and return it as the dataclass."""
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(MLMLoaderConfig), cfg))
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), cfg))
 
 
 def _stream_location(local: str | None, remote: str | None, split: str | None, where: str) -> None:
@@ -118,9 +126,13 @@ def count_real_tokens(batch: Mapping[str, torch.Tensor]) -> int:
 
 
 def build_mlm_dataloader(cfg: MLMLoaderConfig | Mapping[str, Any] | DictConfig, tokenizer: PreTrainedTokenizerBase,
-                         max_seq_len: int, device_batch_size: int, masker: MLMMasker) -> DataSpec:
-    """A Composer ``DataSpec`` over a ``StreamingDataLoader``; ``masker`` masks each (micro)batch on its device."""
-    cfg = _as_config(cfg)
+                         max_seq_len: int, device_batch_size: int, masker: MLMMasker,
+                         schema: type[MLMLoaderConfig] = MLMLoaderConfig) -> DataSpec:
+    """A Composer ``DataSpec`` over a ``StreamingDataLoader``; ``masker`` masks each (micro)batch on its device.
+
+    ``schema`` gives the defaults of a mapping ``cfg``: ``MLMEvalLoaderConfig`` for evaluation.
+    """
+    cfg = _as_config(cfg, schema)
     dataset = build_text_dataset(cfg, tokenizer, max_seq_len, device_batch_size)
     workers = cfg.num_workers
     loader = StreamingDataLoader(

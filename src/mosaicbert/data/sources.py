@@ -24,11 +24,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from mosaicbert import exit_codes
 from mosaicbert.data.news import news_splits
 
 
 class DataSourceError(Exception):
-    """A corpus that cannot be read (missing or unreadable input, unknown column, unreachable Hub)."""
+    """A corpus that cannot be opened (missing input, unknown column, unreachable Hub): fix the command."""
+
+    exit_code = exit_codes.USAGE
+
+
+class DataContentError(DataSourceError):
+    """Input that opens but is malformed inside (invalid JSON at a line, a damaged file): fix the data."""
+
+    exit_code = exit_codes.FAILED
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ def _missing_column(columns: Iterable, text_column: str, where: str) -> DataSour
 def _column(record: dict, text_column: str, where: str) -> str:
     """The text of one record, or a clear error listing the columns that do exist."""
     if not isinstance(record, dict):
-        raise DataSourceError(f"{where}: expected records with a {text_column!r} column, "
+        raise DataContentError(f"{where}: expected records with a {text_column!r} column, "
                               f"found {type(record).__name__}")
     if text_column not in record:
         raise _missing_column(record, text_column, where)
@@ -67,7 +76,7 @@ def _read_jsonl(path: Path, text_column: str) -> Iterator[str]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise DataSourceError(f"{path}:{line_number}: invalid JSON ({err.msg})") from None
+                raise DataContentError(f"{path}:{line_number}: invalid JSON ({err.msg})") from None
             yield _column(record, text_column, f"{path}:{line_number}")
 
 
@@ -84,7 +93,7 @@ def _read_json(path: Path, text_column: str) -> Iterator[str]:
         try:
             records = json.load(f)
         except json.JSONDecodeError as err:
-            raise DataSourceError(f"{path}: invalid JSON ({err.msg} at line {err.lineno})") from None
+            raise DataContentError(f"{path}: invalid JSON ({err.msg} at line {err.lineno})") from None
     for index, record in enumerate(records):
         yield _column(record, text_column, f"{path}[{index}]")
 
@@ -105,7 +114,7 @@ def _read_parquet(path: Path, text_column: str) -> Iterator[str]:
     try:
         parquet = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises several types for a damaged or foreign file
-        raise DataSourceError(f"{path}: not a readable Parquet file ({err})") from None
+        raise DataContentError(f"{path}: not a readable Parquet file ({err})") from None
     if text_column not in parquet.schema_arrow.names:
         raise _missing_column(parquet.schema_arrow.names, text_column, str(path))
     for batch in parquet.iter_batches(columns=[text_column]):

@@ -1,10 +1,18 @@
-"""Hugging Face in and out: BERT weights into MosaicBERT, and export to a self-contained HF directory.
+"""Hugging Face in and out: other checkpoints into MosaicBERT, and export to a self-contained HF directory.
 
-Import: any transformers BERT checkpoint (``BertModel``, ``BertForMaskedLM``, ``BertForPreTraining``,
-``BertForSequenceClassification``; local directory or Hub name, see ``weights.read_weights``) is converted
-with ``architecture.convert_bert_state_dict``. With ``position_embedding_type="absolute"`` and
-``ffn_type="mlp"`` the MosaicBERT computes exactly what the source computes; with ALiBi the position
-embeddings are dropped.
+Import (``SOURCE_FORMATS``, the first format that recognises the source wins; local directory, Hub name or
+Composer checkpoint, see ``weights.read_weights``):
+
+- ``mosaic_bert``: this recipe's own checkpoints, as they are. Checkpoints of earlier versions have a bias on
+  the GeGLU in-projection (``mlp.wi.bias``): detected from the state dict, logged, and kept with
+  ``glu_input_bias=True``.
+- ``original_mosaic_bert``: the original MosaicBERT (mosaicml/examples, Hub ``mosaicml/mosaic-bert-base``
+  and its variants), recognised by its ``attention.self.Wqkv`` / ``mlp.gated_layers`` keys; names and config keys
+  mapped by ``architecture.original_conversion``. Its remote code is never executed.
+- ``bert``: any transformers BERT checkpoint (``BertModel``, ``BertForMaskedLM``, ``BertForPreTraining``,
+  ``BertForSequenceClassification``), converted with ``architecture.convert_bert_state_dict``. With
+  ``position_embedding_type="absolute"`` and ``ffn_type="mlp"`` the MosaicBERT computes exactly what the
+  source computes; with ALiBi the position embeddings are dropped.
 
 Export: ``export_to_hf`` writes config, safetensors weights, tokenizer files and, for MosaicBERT, the
 ``architecture`` source files registered in the config's ``auto_map``, so
@@ -15,8 +23,11 @@ work without this package installed.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from composer.models import HuggingFaceModel
@@ -29,8 +40,15 @@ from mosaicbert.architecture import (
     MosaicBertModel,
     convert_bert_state_dict,
 )
+from mosaicbert.architecture.original_conversion import (
+    convert_original_state_dict,
+    is_original_state_dict,
+    missing_original_names,
+    original_config_fields,
+)
 
-from .weights import SourceWeights
+from .network import bert_shape_fields
+from .weights import SourceWeights, WeightsMismatchError
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +60,74 @@ AUTO_CLASSES = {
 }
 
 
-def mosaic_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
-    """Source weights in MosaicBERT's layout: converted from BERT, or as they are from MosaicBERT."""
-    if source.model_type == MosaicBertConfig.model_type:
-        return source.state_dict
-    if source.model_type != "bert":
-        raise ValueError(f"init_from={source.origin!r} holds a {source.model_type!r} model; "
-                         "mosaic_bert imports only BERT ('bert') or MosaicBERT ('mosaic_bert') weights")
+_LEGACY_GLU_BIAS = re.compile(r"\.mlp\.wi\.bias$")
+
+
+def _own_config(source: SourceWeights) -> dict:
+    """A checkpoint of this recipe: its config; a GeGLU in-projection bias (earlier versions) is kept."""
+    fields = source.network_config()
+    has_bias = any(_LEGACY_GLU_BIAS.search(key) for key in source.state_dict)
+    if fields.get("ffn_type", "glu") == "glu" and "glu_input_bias" not in fields and has_bias:
+        log.warning("%s was written by an earlier version of this recipe (GeGLU in-projection with bias): loading "
+                    "it with glu_input_bias=True; the original MosaicBERT has no such bias", source.origin)
+        fields["glu_input_bias"] = True
+    return fields
+
+
+def _original_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
+    missing = missing_original_names(source.state_dict, config)
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise WeightsMismatchError(f"init_from={source.origin!r} is an original MosaicBERT checkpoint without "
+                                   f"{missing[0]}{more}", missing, [], [])
+    return convert_original_state_dict(source.state_dict, config)
+
+
+def _bert_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
     if config.position_embedding_type == "alibi" and any("position_embeddings" in k for k in source.state_dict):
         log.info("importing %s with ALiBi: its position embeddings are dropped", source.origin)
     return convert_bert_state_dict(source.state_dict, config)
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    """A checkpoint layout MosaicBERT imports: how to recognise it, its config fields, its weights in our names."""
+
+    name: str
+    matches: Callable[[SourceWeights], bool]
+    config_fields: Callable[[SourceWeights], dict]
+    weights: Callable[[SourceWeights, PretrainedConfig], dict[str, torch.Tensor]]
+
+
+SOURCE_FORMATS: dict[str, SourceFormat] = {fmt.name: fmt for fmt in (
+    SourceFormat("mosaic_bert", lambda s: s.model_type == MosaicBertConfig.model_type, _own_config,
+                 lambda s, config: s.state_dict),
+    SourceFormat("original_mosaic_bert", lambda s: is_original_state_dict(s.state_dict),
+                 lambda s: original_config_fields(s.config), _original_weights),
+    SourceFormat("bert", lambda s: s.model_type == "bert", bert_shape_fields, _bert_weights),
+)}
+
+
+def source_format(source: SourceWeights) -> SourceFormat:
+    """The first format of ``SOURCE_FORMATS`` that recognises ``source``; one-line error when none does."""
+    for fmt in SOURCE_FORMATS.values():
+        if fmt.matches(source):
+            return fmt
+    raise ValueError(f"init_from={source.origin!r} holds a {source.model_type!r} model; mosaic_bert imports only "
+                     f"{', '.join(SOURCE_FORMATS)} checkpoints")
+
+
+def mosaic_config(source: SourceWeights) -> dict:
+    """MosaicBertConfig fields from a source checkpoint of any supported format."""
+    fmt = source_format(source)
+    if fmt.name != "mosaic_bert":
+        log.info("importing %s (checkpoint format %s)", source.origin, fmt.name)
+    return fmt.config_fields(source)
+
+
+def mosaic_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
+    """Source weights in MosaicBERT's layout (names converted by the source's format)."""
+    return source_format(source).weights(source, config)
 
 
 def export_to_hf(model: HuggingFaceModel | PreTrainedModel, out_dir: str | Path,

@@ -6,7 +6,7 @@ The dictionaries' keys are the names Composer logs (``metrics/<evaluator>/<key>`
   logits of shape ``(num_masked, vocab)`` and the labels of those tokens.
 - Classification: ``accuracy``, ``f1`` (binary tasks only) and ``matthews`` on predicted class ids;
   ``pearson`` and ``spearman`` on predicted scores when ``num_labels == 1`` (regression). The names are the
-  GLUE metric names used by ``mosaicbert.glue``.
+  GLUE metric names used by ``mosaicbert.finetune``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """Building the network of one family (``mosaic_bert``, ``hf_bert``) for a task, optionally from source weights.
 
 The config is the family's defaults (the bert-base shape), then the source checkpoint's config (all of it
-when the source is of the same family, only the tensor shapes otherwise), then the caller's overrides.
+when the source is of the same family, only the tensor shapes otherwise, or what the family's
+``source_config`` reads from it), then the family's fixed fields for the task (e.g. no attention dropout when
+fine-tuning MosaicBERT, as in the original), then the caller's overrides.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import torch
@@ -23,6 +25,11 @@ BERT_SHAPE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attent
 LABEL_KEYS = ("num_labels", "id2label", "label2id", "problem_type")
 
 
+def bert_shape_fields(source: SourceWeights) -> dict:
+    """The fields of ``source``'s config that fix BERT's tensor shapes."""
+    return {k: v for k, v in source.config.items() if k in BERT_SHAPE_KEYS}
+
+
 @dataclass(frozen=True)
 class NetworkFamily:
     """A config class, one network class per task, how to bring source weights into the family's layout, and
@@ -33,6 +40,10 @@ class NetworkFamily:
     task_classes: dict[str, type[PreTrainedModel]]
     adapt_weights: Callable[[SourceWeights, PretrainedConfig], dict[str, torch.Tensor]]
     layer_class: type[nn.Module]
+    # config fields read from a source checkpoint; None: all of a same-family config, else BERT_SHAPE_KEYS
+    source_config: Callable[[SourceWeights], dict] | None = None
+    # fields per task that override the source's config (the caller's model_config still wins)
+    task_config: dict[str, dict] = field(default_factory=dict)
 
     def build(self, task: str, model_config: dict | None = None, source: SourceWeights | None = None,
               num_labels: int | None = None, expected_new_weights: Iterable[str] = ()) -> PreTrainedModel:
@@ -47,13 +58,16 @@ class NetworkFamily:
 
     def config(self, task: str, overrides: dict, source: SourceWeights | None,
                num_labels: int | None) -> PretrainedConfig:
-        """The network config: family defaults < ``source`` config < ``overrides`` < ``num_labels``."""
+        """The config: family defaults < ``source`` config < ``task_config`` < ``overrides`` < ``num_labels``."""
         fields: dict = {}
         if source is not None:
-            if source.model_type == self.config_class.model_type:
+            if self.source_config is not None:
+                fields = self.source_config(source)
+            elif source.model_type == self.config_class.model_type:
                 fields = source.network_config()
             else:
-                fields = {k: v for k, v in source.config.items() if k in BERT_SHAPE_KEYS}
+                fields = bert_shape_fields(source)
+        fields.update(self.task_config.get(task, {}))
         fields.update(overrides)
         if num_labels is not None:
             fields = {k: v for k, v in fields.items() if k not in LABEL_KEYS}

@@ -22,6 +22,8 @@ import torch
 from safetensors.torch import load_file
 from transformers import PreTrainedModel
 
+from mosaicbert import exit_codes
+
 log = logging.getLogger(__name__)
 
 # Checkpoint files of a Hugging Face model directory, in order of preference (index = sharded).
@@ -58,6 +60,8 @@ class SourceWeights:
 
 class WeightsMismatchError(ValueError):
     """Weights that do not fit a network: missing, unexpected and differently-shaped parameters."""
+
+    exit_code = exit_codes.FAILED
 
     def __init__(self, message: str, missing: list[str], unexpected: list[str],
                  mismatched: list[tuple[str, tuple, tuple]]):

@@ -22,11 +22,15 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
+from mosaicbert import exit_codes
+
 Schema = TypeVar("Schema")
 
 
 class ConfigError(ValueError):
     """A configuration problem, phrased as one line that names the offending key or file."""
+
+    exit_code = exit_codes.USAGE
 
 
 def time_field(default: Any = dataclasses.MISSING, **kwargs: Any) -> Any:

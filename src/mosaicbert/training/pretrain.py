@@ -15,7 +15,7 @@ from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.callbacks.flops import mlm_training_flops
 from mosaicbert.callbacks.gloo_fsdp import GlooFSDPGradientAverage
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
-from mosaicbert.data.loaders import build_mlm_dataloader
+from mosaicbert.data.loaders import MLMEvalLoaderConfig, build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.models import build_composer_model, export_to_hf, full_network
 from mosaicbert.tokenizer import load_tokenizer
@@ -23,6 +23,7 @@ from mosaicbert.tokenizer import load_tokenizer
 from .algorithms import build_algorithms
 from .callbacks import build_callbacks
 from .checkpoints import repair_checkpoint_folder
+from .console import EvalLine
 from .fsdp import build_fsdp_config
 from .loggers import build_loggers
 from .optimizers import build_optimizer
@@ -44,6 +45,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     tokenizer = load_tokenizer(cfg.model.tokenizer_name)
     model = build_composer_model(cfg.model.name, "mlm", tokenizer_name=cfg.model.tokenizer_name,
                                  model_config=dict(cfg.model.model_config), init_from=cfg.model.init_from,
+                                 expected_new_weights=tuple(cfg.model.expected_new_weights),
                                  autocast_dtype=autocast_dtype)
 
     # the MaskingRateScheduler sets train_masker.step to the batch count before every batch: masks are a pure
@@ -58,14 +60,14 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     if cfg.eval_loader is not None:
         eval_masker = MLMMasker(tokenizer, cfg.masking.eval_rate, seed=cfg.seed, dynamic=False)
         eval_data = build_mlm_dataloader(cfg.eval_loader, tokenizer, cfg.max_seq_len, cfg.device_eval_batch_size,
-                                         eval_masker)
+                                         eval_masker, schema=MLMEvalLoaderConfig)
         evaluators.append(Evaluator(label="eval", dataloader=eval_data))
 
     algorithms = build_algorithms(cfg.algorithms, masker=train_masker)
     if not any(isinstance(a, MaskingRateScheduler) for a in algorithms):
         # the scheduler also advances masker.step each batch (fresh masks every batch): always present
         algorithms.append(MaskingRateScheduler(train_masker, schedule="constant"))
-    callbacks = build_callbacks(cfg.callbacks)
+    callbacks = build_callbacks(cfg.callbacks) + [EvalLine(train_masker)]
     if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
         callbacks.append(NonFiniteLossGuard())
     if cfg.fsdp_config is not None and cfg.device_type == "cpu":
@@ -90,7 +92,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
         callbacks=callbacks,
         loggers=build_loggers(cfg.loggers),
         run_name=cfg.run_name,
-        progress_bar=cfg.progress_bar,
+        progress_bar=cfg.show_progress_bar,
         log_to_console=cfg.log_to_console,
         console_log_interval=cfg.console_log_interval,
         save_folder=cfg.save_folder,
@@ -113,6 +115,8 @@ def pretrain(cfg: PretrainConfig) -> Trainer:
     """Train as configured (resuming if a checkpoint exists) and export to ``cfg.export_hf_dir`` if set."""
     trainer = build_trainer(cfg)
     try:
+        if cfg.eval_first and int(trainer.state.timestamp.batch) == 0:
+            trainer.eval()
         trainer.fit()
         if cfg.export_hf_dir:
             network = full_network(trainer.state.model)  # every rank: under FSDP the weights are gathered

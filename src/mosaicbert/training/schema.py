@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from omegaconf import MISSING
 
-from mosaicbert.data.loaders import MLMLoaderConfig
+from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
 
 from .algorithms import ALGORITHMS
 from .callbacks import CALLBACKS
@@ -34,6 +35,9 @@ class ModelSection:
     # None: from scratch; an HF BERT/MosaicBERT directory or Hub name (continued pretraining), or a
     # Composer checkpoint of this recipe (weights only)
     init_from: Optional[str] = None
+    # heads that start fresh because init_from has none, e.g. [mlm_head] for a plain BertModel or a
+    # sentence-transformers checkpoint; initialised as the recipe's own (the MLM decoder tied to the word embeddings)
+    expected_new_weights: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -50,7 +54,7 @@ class PretrainConfig:
 
     model: ModelSection = field(default_factory=ModelSection)
     train_loader: MLMLoaderConfig = MISSING
-    eval_loader: Optional[MLMLoaderConfig] = None
+    eval_loader: Optional[MLMEvalLoaderConfig] = None  # drop_last defaults to false: every sample is evaluated
     masking: MaskingSection = field(default_factory=MaskingSection)
     max_seq_len: int = 128
 
@@ -89,9 +93,14 @@ class PretrainConfig:
     # MLM accuracy and cross-entropy of the training batches: another pass over every microbatch's logits (~20k
     # masked positions x 30,522 at the base recipe's batch), so opt-in; evaluation always reports them
     train_metrics: bool = False
-    progress_bar: bool = False
-    log_to_console: bool = True
+    # Console: Composer's progress bar (None: when the console is a terminal) and one line per evaluation;
+    # log_to_console adds Composer's metric blocks every console_log_interval (cluster logs)
+    progress_bar: Optional[bool] = None
+    log_to_console: bool = False
     console_log_interval: str = time_field("1ba")
+    # every log line, with times; None: train-rank<R>.log next to save_folder (no file without save_folder)
+    log_file: Optional[str] = None
+    eval_first: bool = False  # evaluate once before training (the starting point of continued pretraining)
 
     # Checkpoints and resumption
     run_name: Optional[str] = None
@@ -108,6 +117,27 @@ class PretrainConfig:
     def device_type(self) -> str:
         """``cpu`` or ``gpu``."""
         return self.device or ("gpu" if torch.cuda.is_available() else "cpu")
+
+    @property
+    def show_progress_bar(self) -> bool:
+        """``progress_bar``, or by default: on an interactive console that is not printing metric blocks."""
+        if self.progress_bar is not None:
+            return self.progress_bar
+        return not self.log_to_console and sys.stderr.isatty()
+
+    @property
+    def resolved_log_file(self) -> Optional[str]:
+        """Where this rank's full log goes (``log_file`` or next to ``save_folder``), or None."""
+        from composer.utils import dist, format_name_with_dist
+
+        if self.log_file:
+            return format_name_with_dist(self.log_file, self.run_name or "")
+        if not self.save_folder:
+            return None
+        folder = format_name_with_dist(self.save_folder, self.run_name or "").rstrip("/")
+        if "://" in folder:
+            return None
+        return os.path.join(os.path.dirname(folder) or ".", f"train-rank{dist.get_global_rank()}.log")
 
     @property
     def world_size(self) -> int:
@@ -166,6 +196,14 @@ class PretrainConfig:
         if name not in MODEL_REGISTRY:
             raise ConfigError(f"config key 'model.name': unknown model {name!r}{did_you_mean(name, MODEL_REGISTRY)}; "
                               f"choose from: {', '.join(MODEL_REGISTRY)}")
+        if self.model.expected_new_weights:
+            if not self.model.init_from:
+                raise ConfigError("config key 'model.expected_new_weights': applies only with 'model.init_from'")
+            heads = mlm_head_prefixes(name)
+            for head in self.model.expected_new_weights:
+                if head not in heads:
+                    raise ConfigError(f"config key 'model.expected_new_weights': {head!r} is not a head of the "
+                                      f"{name} MLM network{did_you_mean(head, heads)}; choose from: {', '.join(heads)}")
         prefix = "model.model_config."
         known = [prefix + key for key in MODEL_REGISTRY[name].config_class().to_dict()]
         for key in self.model.model_config:
@@ -207,3 +245,14 @@ def _check_data_paths(loader: MLMLoaderConfig, key: str) -> None:
         if not os.path.isfile(os.path.join(path, "index.json")):
             raise ConfigError(f"config key '{where}.local': '{path}' is not an MDS dataset (no index.json); "
                               "convert one with convert_dataset.py")
+
+
+def mlm_head_prefixes(name: str) -> list[str]:
+    """Names of the parts outside the encoder of model ``name``'s MLM network (``mlm_head`` for MosaicBERT)."""
+    from mosaicbert.models import MODEL_REGISTRY
+
+    family = MODEL_REGISTRY[name]
+    network_class = family.task_classes["mlm"]
+    with torch.device("meta"):  # structure only: no memory, no initialisation cost
+        network = network_class(family.config_class(num_hidden_layers=1))
+    return [child for child, _ in network.named_children() if child != network_class.base_model_prefix]

@@ -17,13 +17,16 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding, PreTrainedTokenizerBase
 
-from mosaicbert.glue.tasks import TaskSpec
+from mosaicbert import exit_codes
+from mosaicbert.finetune.task import TaskSpec
 
 HUB_DATASET = "nyu-mll/glue"
 
 
 class DataFormatError(ValueError):
     """A task's data file is missing or malformed; the message is one line naming the culprit."""
+
+    exit_code = exit_codes.FAILED
 
 
 @dataclass

@@ -9,10 +9,10 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from mosaicbert.glue.cli import own_data_main
-from mosaicbert.glue.config import SequenceClassificationConfig
-from mosaicbert.glue.data import Columns, read_table
-from mosaicbert.glue.own_data import build_task, run_own_task
+from mosaicbert.finetune.cli import custom_task_main
+from mosaicbert.finetune.config import SequenceClassificationConfig
+from mosaicbert.finetune.custom_task import build_task, run_custom_task
+from mosaicbert.finetune.data import Columns, read_table
 from mosaicbert.training import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ TINY = ROOT / "yamls" / "test" / "sequence-classification-tiny.yaml"
 def test_classification_from_csv_exports_a_model_that_reproduces_the_metrics(tmp_path):
     cfg = load_config(TINY, [f"output_dir={tmp_path}"], SequenceClassificationConfig)
     printed: list[str] = []
-    metrics = run_own_task(cfg, echo=printed.append)
+    metrics = run_custom_task(cfg, echo=printed.append)
     assert printed[0] == "reviews-tiny: 24 training and 12 evaluation examples, 2 classes (negative, positive)"
     assert set(metrics) == {"accuracy", "f1", "matthews"}
     assert json.loads((tmp_path / "metrics.json").read_text())["metrics"] == metrics
@@ -47,7 +47,7 @@ def test_regression_with_text_pairs_from_jsonl(tmp_path):
     cfg = load_config(TINY, overrides, SequenceClassificationConfig)
     task, columns = build_task(cfg)
     assert columns == Columns("text", "label", "text_pair") and task.is_regression
-    metrics = run_own_task(cfg, echo=lambda line: None)
+    metrics = run_custom_task(cfg, echo=lambda line: None)
     assert set(metrics) == {"pearson", "spearman"}
     assert all(-1.0 <= v <= 1.0 for v in metrics.values())
     assert not (tmp_path / "hf").exists()
@@ -59,5 +59,13 @@ def test_bad_label_is_one_line_and_exit_1(tmp_path, capsys):
     lines[5] = lines[5].rsplit(",", 1)[0] + ",neutral"
     train.write_text("\n".join(lines) + "\n")
     argv = [str(TINY), f"output_dir={tmp_path}", f"data.train_file={train}", "labels=[negative,positive]"]
-    assert own_data_main(argv) == 1
-    assert capsys.readouterr().err == f"error: {train} line 6: label 'neutral' is not one of negative, positive or 0..1\n"
+    assert custom_task_main(argv) == 1
+    assert capsys.readouterr().err == (f"sequence_classification.py: error: {train} line 6: label 'neutral' is not one of negative, positive or 0..1\n")
+
+
+def test_model_config_typo_is_one_line_and_exit_2_before_training(tmp_path, capsys):
+    argv = [str(TINY), f"output_dir={tmp_path}", "model.model_config.num_hiden_layers=1"]
+    assert custom_task_main(argv) == 2
+    assert capsys.readouterr().err == ("sequence_classification.py: error: unknown config key 'model.model_config.num_hiden_layers' for model "
+                                       "'mosaic_bert' (did you mean 'model.model_config.num_hidden_layers'?)\n")
+    assert not (tmp_path / "metrics.json").exists()

@@ -1,17 +1,17 @@
-"""Fine-tuning on your own data: a CSV/TSV/JSONL task (text, optional text pair, label), metrics, HF export."""
+"""Fine-tuning on your own data (``sequence_classification.py``): a CSV/TSV/JSONL task (text, optional text
+pair, label), its metrics, export to Hugging Face."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
 from typing import Callable
 
-from mosaicbert.glue.config import SequenceClassificationConfig
-from mosaicbert.glue.data import Columns, DataFormatError, iter_table_rows, read_table
-from mosaicbert.glue.finetune import FinetuneSettings, finetune
-from mosaicbert.glue.tasks import TaskSpec
+from mosaicbert.finetune.config import SequenceClassificationConfig
+from mosaicbert.finetune.data import Columns, DataFormatError, iter_table_rows, read_table
+from mosaicbert.finetune.run import finetune
+from mosaicbert.finetune.task import TaskSpec
 
 
 def _sorted_labels(values: set[str]) -> list[str]:
@@ -54,7 +54,7 @@ def build_task(cfg: SequenceClassificationConfig) -> tuple[TaskSpec, Columns]:
     return TaskSpec(cfg.run_name, data.text_column, pair, len(names), tuple(names), metrics), columns
 
 
-def run_own_task(cfg: SequenceClassificationConfig, *, echo: Callable[[str], None] = print) -> dict[str, float]:
+def run_custom_task(cfg: SequenceClassificationConfig, *, echo: Callable[[str], None] = print) -> dict[str, float]:
     """Fine-tune on ``data.train_file``, evaluate on ``data.eval_file``, export; return the metrics (fractions).
 
     Writes ``<output_dir>/metrics.json`` and, with ``export_dir``, a Hugging Face model directory whose
@@ -65,10 +65,8 @@ def run_own_task(cfg: SequenceClassificationConfig, *, echo: Callable[[str], Non
               "validation": read_table(Path(cfg.data.eval_file), columns, task)}
     echo(f"{task.name}: {len(splits['train'])} training and {len(splits['validation'])} evaluation examples, "
          + ("regression" if task.is_regression else f"{task.num_labels} classes ({', '.join(task.label_names)})"))
-    hparams = dataclasses.asdict(cfg.hyperparameters)
-    settings = FinetuneSettings(model=dataclasses.asdict(cfg.model), params=hparams, optimizer=dict(cfg.optimizer),
-                                scheduler=dict(cfg.scheduler), precision=cfg.precision)
-    metrics, model = finetune(task, splits, settings, seed=cfg.seed)
+    hparams = cfg.hyperparameters.resolved("hyperparameters")
+    metrics, model = finetune(task, splits, cfg, hparams, seed=cfg.seed)
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / "metrics.json.tmp"

@@ -1,4 +1,4 @@
-"""GLUE data: the eight tasks read from GLUE's own TSV files and from JSONL, validation errors, batches."""
+"""Fine-tuning data: the eight GLUE tasks read from GLUE's own TSV files and from JSONL, validation errors, batches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mosaicbert.glue.data import (
+from mosaicbert.finetune.data import (
     Columns,
     DataFormatError,
     build_dataloader,
@@ -21,7 +21,8 @@ from mosaicbert.glue.data import (
     read_table,
     tokenize_examples,
 )
-from mosaicbert.glue.tasks import GLUE_TASKS, TaskSpec, get_task
+from mosaicbert.finetune.glue_tasks import GLUE_TASKS, get_task
+from mosaicbert.finetune.task import TaskSpec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "glue"
 

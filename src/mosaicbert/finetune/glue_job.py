@@ -1,4 +1,5 @@
-"""One fine-tuning job's outcome, saved atomically so a re-run skips finished jobs."""
+"""One GLUE job (a task and a seed) from the plan to the worker, and its outcome, saved atomically so a re-run
+skips finished jobs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,34 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from mosaicbert.finetune.config import Hyperparameters
+
+
+def job_name(task: str, seed: int) -> str:
+    return f"{task}-seed{seed}"
+
+
+@dataclass(frozen=True)
+class GlueJob:
+    """Fine-tune one task with one seed.
+
+    Planned: ``after`` names the MNLI job it waits for and starts from; ``keeps_checkpoint`` marks a job others
+    start from. Set when it is dispatched: ``start_from`` (the MNLI checkpoint, or None for ``model.init_from``)
+    and the ``note`` the summary shows.
+    """
+
+    task: str
+    seed: int
+    hyperparameters: Hyperparameters = field(hash=False)
+    after: str | None = None
+    keeps_checkpoint: bool = False
+    start_from: str | None = None
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        return job_name(self.task, self.seed)
 
 
 @dataclass
@@ -42,7 +71,3 @@ class JobResult:
         except (OSError, ValueError, TypeError):
             return None
         return result if result.ok else None
-
-
-def job_name(task: str, seed: int) -> str:
-    return f"{task}-seed{seed}"

@@ -1,0 +1,90 @@
+"""One fine-tuning run with Composer's Trainer: a sequence (pair) classification or regression task, then its metrics.
+
+Shared by the GLUE sweep (one call per task and seed, in a worker process) and ``sequence_classification.py``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+from composer import Evaluator, Trainer
+
+from mosaicbert.finetune.config import FinetuneConfig, Hyperparameters
+from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_examples
+from mosaicbert.finetune.task import TaskSpec
+from mosaicbert.models import build_composer_model
+from mosaicbert.tokenizer import load_tokenizer
+from mosaicbert.training import build_optimizer, build_scheduler, resolve_precision
+
+# Parameters a pretrained encoder does not have (or has for another task): they start fresh.
+NEW_HEADS = ("classifier", "bert.pooler")
+
+
+def build_model(task: TaskSpec, cfg: FinetuneConfig, *, init_from: str | None,
+                expected_new_weights: tuple[str, ...], autocast_dtype=None):
+    """The ComposerModel for ``task`` (``num_labels`` from the task; 1 = regression)."""
+    return build_composer_model(
+        cfg.model.name, "classification",
+        tokenizer_name=cfg.model.tokenizer_name,
+        model_config=dict(cfg.model.model_config),
+        init_from=init_from if init_from is not None else cfg.model.init_from,
+        num_labels=task.num_labels,
+        expected_new_weights=expected_new_weights,
+        autocast_dtype=autocast_dtype,
+    )
+
+
+def finetune(task: TaskSpec, splits: dict[str, Examples], cfg: FinetuneConfig, hparams: Hyperparameters, *,
+             seed: int, init_from: str | None = None, expected_new_weights: tuple[str, ...] = NEW_HEADS,
+             save_weights: Path | None = None):
+    """Fine-tune on ``splits['train']``, evaluate on the task's eval splits; return ``(metrics, model)``.
+
+    ``hparams`` are resolved (every field set). ``init_from`` replaces ``cfg.model.init_from`` (the GLUE
+    sweep's MNLI checkpoint). Metrics are keyed as ``task.metric_keys()``; ``save_weights`` writes a
+    weights-only Composer checkpoint (readable as ``init_from``) atomically.
+    """
+    device = cfg.device
+    precision, autocast_dtype = resolve_precision(cfg.precision, device)
+    tokenizer = load_tokenizer(cfg.model.tokenizer_name)
+    train_loader = build_dataloader(tokenize_examples(splits["train"], tokenizer, hparams.max_seq_len), tokenizer,
+                                    hparams.batch_size, shuffle=True, seed=seed)
+    evaluators = [
+        Evaluator(label=eval_name,
+                  dataloader=build_dataloader(tokenize_examples(splits[split], tokenizer, hparams.max_seq_len),
+                                              tokenizer, hparams.eval_batch_size, shuffle=False),
+                  metric_names=list(task.metrics))
+        for eval_name, split in task.eval_splits.items()
+    ]
+    torch.manual_seed(seed)  # the new classifier head's initialisation
+    model = build_model(task, cfg, init_from=init_from, expected_new_weights=expected_new_weights,
+                        autocast_dtype=autocast_dtype)
+    optimizer = build_optimizer({**cfg.optimizer, "lr": hparams.lr, "weight_decay": hparams.weight_decay}, model)
+    # The last, smaller batch of an epoch cannot be split into microbatches of the full batch size: expected.
+    warnings.filterwarnings("ignore", message="Cannot split tensor of length", category=UserWarning)
+    trainer = Trainer(
+        model=model,
+        train_dataloader=train_loader,
+        eval_dataloader=evaluators,
+        max_duration=hparams.max_duration,
+        eval_interval=hparams.eval_interval,
+        optimizers=optimizer,
+        schedulers=build_scheduler(cfg.scheduler),
+        device=device,
+        precision=precision,
+        seed=seed,
+        progress_bar=False,
+        log_to_console=False,
+        loggers=[],
+    )
+    trainer.fit()
+    metrics = {task.metric_key(eval_name, metric): float(trainer.state.eval_metrics[eval_name][metric].compute())
+               for eval_name in task.eval_splits for metric in task.metrics}
+    if save_weights is not None:
+        save_weights.parent.mkdir(parents=True, exist_ok=True)
+        tmp = save_weights.with_name(f"{save_weights.stem}.partial{save_weights.suffix}")  # suffix picks the format
+        trainer.save_checkpoint(str(tmp), weights_only=True)
+        tmp.replace(save_weights)
+    trainer.close()
+    return metrics, model

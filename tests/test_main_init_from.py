@@ -1,0 +1,67 @@
+"""Continued pretraining from a BERT checkpoint without an MLM head (``model.expected_new_weights``), and the
+console of a run: one line per evaluation, the full log in a file of the run folder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel
+
+from mosaicbert.training.cli import pretrain_cli
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "yamls" / "test" / "mosaic-bert-tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def headless_bert(tmp_path_factory, tokenizer) -> Path:
+    """A real transformers ``BertModel`` checkpoint (no MLM head) of the tiny recipe's shape."""
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                                 intermediate_size=128, max_position_embeddings=64), add_pooling_layer=True)
+    path = tmp_path_factory.mktemp("bert-headless")
+    model.save_pretrained(path)
+    return path
+
+
+def run_args(news_mds: Path, run_dir: Path, init_from: Path, *extra: str) -> list[str]:
+    data = news_mds / "text"
+    return [str(TINY), f"train_loader.local={data}", f"eval_loader.local={data}", f"model.init_from={init_from}",
+            "model.model_config.position_embedding_type=absolute", "model.model_config.ffn_type=mlp",
+            f"save_folder={run_dir}/checkpoints", f"loggers.tensorboard.log_dir={run_dir}/tb", "max_duration=2ba",
+            "eval_interval=2ba", "eval_subset_num_batches=1", "save_interval=2ba", "log_to_console=false", *extra]
+
+
+def test_headless_checkpoint_needs_the_key_then_trains_with_a_tied_fresh_head(news_mds, headless_bert, tmp_path,
+                                                                              capsys, caplog):
+    assert pretrain_cli(run_args(news_mds, tmp_path / "refused", headless_bert)) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "missing: mlm_head" in err and "expected_new_weights=('mlm_head',)" in err
+
+    run_dir = tmp_path / "run"
+    with caplog.at_level(logging.INFO):
+        assert pretrain_cli(run_args(news_mds, run_dir, headless_bert, "model.expected_new_weights=[mlm_head]",
+                                     "eval_first=true")) == 0
+    state = torch.load(run_dir / "checkpoints" / "ep0-ba2-rank0.pt", map_location="cpu", weights_only=False)
+    weights = state["state"]["model"]
+    source = BertModel.from_pretrained(headless_bert).state_dict()
+    embeddings = weights["model.bert.embeddings.word_embeddings.weight"]
+    assert torch.equal(weights["model.mlm_head.decoder.weight"], embeddings)  # tied, as the recipe's own head
+    assert not torch.equal(embeddings[: source["embeddings.word_embeddings.weight"].shape[0]],
+                           source["embeddings.word_embeddings.weight"])  # trained from the imported weights
+    # console: one concise line per evaluation (before training and at the end); full log in the run folder
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("eval: ")]
+    assert [line.split(",")[0] for line in lines] == ["eval: step 0", "eval: step 2"], lines
+    assert all("eval loss" in line and "masked accuracy" in line and "masking rate" in line for line in lines)
+    assert "samples/s" in lines[-1]
+    log_text = (run_dir / "train-rank0.log").read_text()
+    assert "composer" in log_text and "eval: step 2" in log_text
+
+
+def test_expected_new_weights_is_validated(news_mds, headless_bert, tmp_path, capsys):
+    assert pretrain_cli(run_args(news_mds, tmp_path, headless_bert, "model.expected_new_weights=[mlm_haed]")) == 2
+    err = capsys.readouterr().err
+    assert "'mlm_haed' is not a head of the mosaic_bert MLM network (did you mean 'mlm_head'?)" in err
