@@ -42,6 +42,7 @@ def run_cli(capsys, *argv: str) -> str:
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_published_recipes_validate(recipe, mds_dir, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "8")  # the recipes are meant for 8 GPUs: 4096 / 8 ranks
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # on one node (autoresume with a local folder)
     cfg = load_config(REPO / "yamls" / recipe, [*data_overrides(mds_dir), "device=gpu",
                                                 "device_train_microbatch_size=128"], PretrainConfig)
     assert cfg.global_train_batch_size == 4096 and cfg.device_train_batch_size == 512
