@@ -59,12 +59,14 @@ def test_arms_differ_only_where_intended(packed):
         differing = {k for k in base.keys() | other.keys() if base.get(k) != other.get(k)}
         assert differing, arm
         assert all(re.match(allowed, k) for k in differing), (arm, differing)
+    # the GPU study runs the same arms (on another shape, batch and corpus)
+    assert load_config(REPO / "yamls" / "study" / "quality-gpu-base.yaml", [], StudyConfig).arms == cfg.arms
     hf = arm_keys(cfg, "hf_bert")
     assert (hf["masking.train_rate"], base["masking.train_rate"]) == (0.15, 0.30)
     assert hf["model.model_config.position_embedding_type"] == "absolute"
     # the shared study keys reach every arm: shape, data order, seed, batch
     for keys in (base, hf):
-        assert keys["model.model_config.hidden_size"] == 256 and keys["global_train_batch_size"] == 32
+        assert keys["model.model_config.hidden_size"] == 128 and keys["global_train_batch_size"] == 16
         assert keys["train_loader.shuffle_seed"] == keys["seed"] == cfg.seed
 
 

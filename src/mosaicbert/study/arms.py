@@ -60,7 +60,8 @@ def run_keys(study: StudyConfig, run_name: str, max_duration: str, run_dir: Path
     tensorboard = str((run_dir or Path(study.work_dir) / "calibration" / run_name) / "tensorboard")
     return {
         "run_name": run_name, "seed": study.seed, "max_seq_len": study.seq_len,
-        "train_loader.local": str(data_dir(study, "news", study.seq_len)), "train_loader.split": "train",
+        "train_loader.local": study.train_data or str(data_dir(study, "news", study.seq_len)),
+        "train_loader.split": study.train_split if study.train_data else "train",
         "train_loader.shuffle": True, "train_loader.shuffle_seed": study.seed,
         "eval_loader": None, "max_duration": max_duration,
         "save_folder": folder, "save_interval": max_duration, "save_num_checkpoints_to_keep": 1,

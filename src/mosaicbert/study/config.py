@@ -53,13 +53,19 @@ class StudyConfig:
     arms: Dict[str, ArmSpec] = field(default_factory=dict)
     run_arms: Optional[List[str]] = None  # None: every arm
     pretrain: Dict[str, Any] = field(default_factory=dict)  # overrides applied to every arm (shape, batch, lr...)
-    seq_len: int = 128  # pretraining sequence length (the corpus is packed at it)
+    seq_len: int = 128  # pretraining sequence length (the news corpus is packed at it)
+    # MDS training corpus with a ``train`` split (e.g. ./data/c4 from convert_dataset.py); None: the bundled
+    # news packed at seq_len (~2.6M tokens: enough for CPU budgets, a few steps of a GPU batch of 4096)
+    train_data: Optional[str] = None
+    train_split: str = "train"
     base_budget_s: float = MISSING  # wall-clock seconds of the smallest budget on the calibrated machine
     budget_multipliers: List[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])
     calibration_rounds: int = 3  # interleaved rounds; each arm trains calibration_steps per round
     calibration_steps: int = 8
     run_overhead_s: float = 10.0  # per-run fixed cost in the printed estimate (build, checkpoint)
     seed: int = 17
+    unigram_samples: Optional[int] = 200000  # training samples counted for the word-frequency baseline
+    plan_only: bool = False  # prepare data, calibrate, print the plan and the time estimate, stop
     held_out: HeldOutSection = field(default_factory=HeldOutSection)
     downstream: DownstreamSection = field(default_factory=DownstreamSection)
 

@@ -76,11 +76,13 @@ def heldout_mlm(cfg: PretrainConfig, checkpoint: str | None, data_dir: str | Pat
         trainer.close()
 
 
-def unigram_log_probs(tokenizer, train_dir: str | Path, seq_len: int) -> torch.Tensor:
-    """log p(token) from the training corpus' token counts (add-one smoothed over the real vocabulary)."""
-    dataset = build_text_dataset(MLMLoaderConfig(local=str(train_dir), split="train", shuffle=False), tokenizer,
+def unigram_log_probs(tokenizer, train_dir: str | Path, seq_len: int, max_samples: int | None = None,
+                      split: str = "train") -> torch.Tensor:
+    """log p(token) from the training corpus' token counts (its first ``max_samples`` samples; add-one smoothed)."""
+    dataset = build_text_dataset(MLMLoaderConfig(local=str(train_dir), split=split, shuffle=False), tokenizer,
                                  seq_len, 64)
-    ids = torch.cat([sample["input_ids"][sample["attention_mask"].bool()] for sample in dataset])
+    samples = range(len(dataset) if max_samples is None else min(max_samples, len(dataset)))
+    ids = torch.cat([dataset[i]["input_ids"][dataset[i]["attention_mask"].bool()] for i in samples])
     counts = torch.bincount(ids, minlength=len(tokenizer)).double()
     counts[torch.tensor(tokenizer.all_special_ids)] = 0  # never a label
     counts += 1.0

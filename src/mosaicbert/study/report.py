@@ -56,7 +56,7 @@ def _run_table(results: dict) -> list[str]:
     for run in results["runs"]:
         held = run.get("held_out", {})
         cells = [run["arm"], f"{run['budget_s']:.0f} s ({run['multiplier']:g}×)", str(run["steps"]),
-                 f"{run['pretrain']['wall_s']:.0f}", f"{run['pretrain']['flops'] / 1e15:.2f}"]
+                 f"{run['pretrain']['wall_s']:.0f}", f"{run['pretrain']['flops'] / 1e15:.3g}"]
         cells += [f"{held[str(n)]['cross_entropy']:.3f}" if str(n) in held else "–" for n in lengths]
         cells += [f"{100 * held[str(n)]['accuracy']:.1f}%" if str(n) in held else "–" for n in lengths]
         accs = run.get("downstream", {}).get("accuracies", [])
@@ -66,6 +66,11 @@ def _run_table(results: dict) -> list[str]:
         else:
             cells.append("–")
         lines.append("| " + " | ".join(cells) + " |")
+    unigram = results["unigram"]
+    lines.append("| word frequencies (unigram) | – | – | – | – | "
+                 + " | ".join(f"{unigram[str(n)]['cross_entropy']:.3f}" for n in lengths) + " | "
+                 + " | ".join(f"{100 * unigram[str(n)]['accuracy']:.1f}%" for n in lengths)
+                 + f" | {100 / len(results['study']['downstream']['outlets']):.1f} (chance) |")
     return lines
 
 
@@ -110,6 +115,17 @@ def claim_lines(results: dict) -> list[str]:
     return lines
 
 
+def unigram_check(results: dict) -> str:
+    """Does every arm beat word frequencies on held-out CE at the smallest budget (else budgets show speed only)?"""
+    first, smallest = str(results["held_out_seq_lens"][0]), min(results["budget_multipliers"])
+    floor = results["unigram"][first]["cross_entropy"]
+    verdicts = [f"`{r['arm']}` {r['held_out'][first]['cross_entropy']:.3f} "
+                + ("beats it" if r["held_out"][first]["cross_entropy"] < floor else "**does not beat it**")
+                for r in results["runs"] if r["multiplier"] == smallest and first in r.get("held_out", {})]
+    return (f"Smallest budget vs the unigram CE@{first} {floor:.3f}: " + ", ".join(verdicts) + ". An arm that does "
+            "not beat word frequencies has learnt no context yet: raise `base_budget_s` before reading quality.")
+
+
 def markdown(results: dict) -> str:
     info, study = results["machine"], results["study"]
     hw = f"{info['gpus']}× {info['gpu']}" if info["gpu"] else f"{info['cpu']}, {info['cores']} cores (CPU only)"
@@ -140,6 +156,8 @@ def markdown(results: dict) -> str:
         f"{100 / len(study['downstream']['outlets']):.0f}%.",
         "",
         f"Word-frequency (unigram) baseline on the held-out masked tokens: {unigram}.",
+        "",
+        unigram_check(results),
         "",
         "## Results",
         "",

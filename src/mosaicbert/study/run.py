@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from composer.utils import dist, get_device
+
 from mosaicbert.training import ConfigError
 
 from .arms import arm_config, data_dir, tokenizer_name
@@ -29,6 +31,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _save(path: Path, data: Any) -> None:
+    if dist.get_global_rank() != 0:  # under the Composer launcher every rank computes, rank 0 keeps the record
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
@@ -37,7 +41,9 @@ def _save(path: Path, data: Any) -> None:
 
 def stage(path: Path, compute: Callable[[], Any]) -> Any:
     """The stage's saved result, or compute and save it."""
-    if path.is_file():
+    done = path.is_file()
+    dist.barrier()  # every rank takes the same branch
+    if done:
         return json.loads(path.read_text(encoding="utf-8"))
     result = compute()
     _save(path, result)
@@ -48,7 +54,7 @@ def fingerprint(study: StudyConfig) -> str:
     """What saved results depend on: a changed value needs a new work_dir. Arms, budgets and seeds may change
     (their results are kept per arm, budget and seed)."""
     keys = dataclasses.asdict(study)
-    for free in ("out", "run_arms", "work_dir", "run_overhead_s", "base_budget_s", "budget_multipliers"):
+    for free in ("out", "run_arms", "work_dir", "run_overhead_s", "base_budget_s", "budget_multipliers", "plan_only"):
         keys.pop(free)
     keys["downstream"].pop("seeds")
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -61,16 +67,17 @@ def prepare_data(study: StudyConfig, echo) -> None:
     speeches = Path(study.work_dir) / "data" / "parliament.jsonl"
     if not speeches.is_file():
         write_jsonl(speeches, [{"text": text} for text in parliament_speeches()])
-    jobs = [(data_dir(study, "news", study.seq_len), ["--source", "news", "--splits", "train"])]
+    jobs = [] if study.train_data else [(data_dir(study, "news", study.seq_len), ["--source", "news", "--splits", "train"])]
     jobs += [(data_dir(study, "parliament", n), ["--source", "files", "--files", f"val={speeches}", "--splits", "val"])
              for n in study.held_out.seq_lens]
     for out, source in jobs:
-        if (out / ("train" if "news" in source else "val") / "index.json").is_file():
+        if dist.get_global_rank() != 0 or (out / ("train" if "news" in source else "val") / "index.json").is_file():
             continue
         echo(f"converting {out.name} ...")
         subprocess.run([sys.executable, str(REPO / "convert_dataset.py"), *source, "--out_root", str(out),
                         "--tokenizer", tokenizer_name(study), "--concat_tokens", out.name.rsplit("-", 1)[1], "--workers", "0",
                         "--no_progress"], check=True)
+    dist.barrier()
 
 
 class Clock:
@@ -98,6 +105,7 @@ class Clock:
 
 def run_study(study: StudyConfig, command: str, echo=print) -> dict:
     """Run (or continue) the study and write its outputs; return the results."""
+    dist.initialize_dist(get_device(None))
     work = Path(study.work_dir)
     stamp = work / "study.json"
     fp = fingerprint(study)
@@ -135,12 +143,17 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
     echo("plan: " + "; ".join(f"{a} {m:g}x {s} steps" for m, _, a, s in plan))
     echo(f"estimated time: ~{estimate / 60:.0f} min (pretraining {sum(b for _, b, _, _ in plan) / 60:.0f} min); "
          "the estimate is refined after each run")
+    if study.plan_only:
+        return {"plan": [{"multiplier": m, "budget_s": b, "arm": a, "steps": s} for m, b, a, s in plan],
+                "calibration": calibration, "estimate_s": estimate}
 
     first_arm = arm_config(study, arms[0], run_name="unigram", max_duration="1ba")
     tokenizer = load_tokenizer(first_arm.model.tokenizer_name)
 
     def unigram():
-        log_probs = unigram_log_probs(tokenizer, data_dir(study, "news", study.seq_len), study.seq_len)
+        log_probs = unigram_log_probs(tokenizer, study.train_data or data_dir(study, "news", study.seq_len),
+                                      study.seq_len, max_samples=study.unigram_samples,
+                                      split=study.train_split if study.train_data else "train")
         h = study.held_out
         return {str(n): unigram_baseline(log_probs, masked_heldout_batches(
             tokenizer, data_dir(study, "parliament", n), n, h.tokens, h.batch_size, h.rate, study.seed))
@@ -180,7 +193,8 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
             held[str(n)] = stage(run_dir / f"heldout-{n}.json", clock.timed("eval", lambda n=n, h=h: heldout_mlm(
                 cfg, checkpoint, data_dir(study, "parliament", n), n, h.tokens, h.batch_size, h.rate, study.seed)))
         accs = [stage(run_dir / f"downstream-seed{s}.json", clock.timed("finetune", lambda s=s: {
-            "accuracy": finetune_accuracy(study, cfg, checkpoint, s, run_dir / f"finetune-seed{s}")}))["accuracy"]
+            "accuracy": finetune_accuracy(study, cfg, checkpoint, s,
+                                          run_dir / f"finetune-seed{s}" / f"rank{dist.get_global_rank()}")}))["accuracy"]
             for s in study.downstream.seeds]
         runs.append({"arm": arm, "multiplier": mult, "budget_s": budget, "steps": steps, "pretrain": pre,
                      "held_out": held, "downstream": {"seeds": list(study.downstream.seeds), "accuracies": accs}})
@@ -198,6 +212,7 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
         "held_out_seq_lens": list(study.held_out.seq_lens), "held_out_rate": study.held_out.rate,
         "unigram": baseline, "calibration": calibration, "runs": runs, "total_wall_s": clock.elapsed(),
     }
-    for path in write_outputs(results):
-        echo(f"wrote {path}")
+    if dist.get_global_rank() == 0:
+        for path in write_outputs(results):
+            echo(f"wrote {path}")
     return results
