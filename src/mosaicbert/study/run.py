@@ -117,11 +117,13 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
     arms, mults = study.selected_arms, list(study.budget_multipliers)
     budgets = [study.base_budget_s * m for m in mults]
     echo(f"quality study: {len(arms)} arms x {len(mults)} budgets ({', '.join(f'{b:.0f}' for b in budgets)} s), "
-         f"held-out MLM at {study.held_out.seq_lens}, {len(study.downstream.seeds)} fine-tuning seeds; work dir {work}")
+         f"held-out MLM at {study.held_out.seq_lens}, {len(study.downstream.seeds)} fine-tuning seeds; work dir {work}; "
+         f"pretraining alone takes {len(arms) * sum(budgets) / 60:.0f} min, the full estimate follows the calibration")
     prepare_data(study, echo)
 
     calib_path = work / "calibration.json"
     saved = json.loads(calib_path.read_text()) if calib_path.is_file() else {}
+    # arms are calibrated together; an arm added later is calibrated with the other missing ones only
     missing = [a for a in arms if a not in saved]
     if missing:
         echo(f"calibrating {', '.join(missing)}: {study.calibration_rounds} interleaved rounds of "
@@ -147,8 +149,7 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
         return {"plan": [{"multiplier": m, "budget_s": b, "arm": a, "steps": s} for m, b, a, s in plan],
                 "calibration": calibration, "estimate_s": estimate}
 
-    first_arm = arm_config(study, arms[0], run_name="unigram", max_duration="1ba")
-    tokenizer = load_tokenizer(first_arm.model.tokenizer_name)
+    tokenizer = load_tokenizer(tokenizer_name(study))
 
     def unigram():
         log_probs = unigram_log_probs(tokenizer, study.train_data or data_dir(study, "news", study.seq_len),
@@ -196,7 +197,7 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
             "accuracy": finetune_accuracy(study, cfg, checkpoint, s,
                                           run_dir / f"finetune-seed{s}" / f"rank{dist.get_global_rank()}")}))["accuracy"]
             for s in study.downstream.seeds]
-        runs.append({"arm": arm, "multiplier": mult, "budget_s": budget, "steps": steps, "pretrain": pre,
+        runs.append({"arm": arm, "multiplier": mult, "budget_s": budget, "steps": pre["steps"], "pretrain": pre,
                      "held_out": held, "downstream": {"seeds": list(study.downstream.seeds), "accuracies": accs}})
         left = plan[index + 1:]
         eta = sum(s * calibration[a]["seconds_per_step"] for _, _, a, s in left) + len(left) * (
