@@ -42,8 +42,8 @@ def test_missing_dataset_is_a_clear_error(tmp_path, tokenizer):
 
 def test_dataspec_masks_each_microbatch_and_counts_real_tokens(news_mds, tokenizer):
     masker = MLMMasker(tokenizer, 0.3)
-    spec = build_mlm_dataloader({"local": str(news_mds / "text"), "split": "val", "shuffle": False}, tokenizer,
-                                128, 8, masker)
+    spec = build_mlm_dataloader({"local": str(news_mds / "text"), "split": "val", "shuffle": False,
+                                 "num_canonical_nodes": 1}, tokenizer, 128, 8, masker)
     batch = next(iter(spec.dataloader))
     assert "labels" not in batch and spec.microbatch_transforms is masker
     assert spec.get_num_tokens_in_batch(batch) == count_real_tokens(batch) == int(batch["attention_mask"].sum())

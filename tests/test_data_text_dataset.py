@@ -29,11 +29,14 @@ def loader(dataset, num_workers: int = 0, batch_size: int = 8) -> StreamingDataL
 
 
 def tokens_dataset(news_mds, tokenizer, split: str = "train", **cfg) -> StreamingTextDataset:
+    """The token-id split on this test's one node (one canonical node: the recipe's 8 would pad 300 samples to 304)."""
+    cfg = {"num_canonical_nodes": 1, **cfg}
     return build_text_dataset(MLMLoaderConfig(local=str(news_mds / "tokens"), split=split, **cfg), tokenizer, SEQ, 8)
 
 
 def test_text_and_token_ids_give_identical_model_inputs(news_mds, tokenizer):
-    text = build_text_dataset(MLMLoaderConfig(local=str(news_mds / "text"), split="train", shuffle=False),
+    text = build_text_dataset(MLMLoaderConfig(local=str(news_mds / "text"), split="train", shuffle=False,
+                                              num_canonical_nodes=1),
                               tokenizer, SEQ, 8)
     tokens = tokens_dataset(news_mds, tokenizer, shuffle=False)
     for i in range(200):
@@ -94,7 +97,7 @@ def _rank_main(rank: int, port: int, root: str, queue) -> None:
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     from mosaicbert.tokenizer import load_tokenizer
 
-    dataset = build_text_dataset(MLMLoaderConfig(local=root, split="train"), load_tokenizer("bert-base-uncased"),
+    dataset = build_text_dataset(MLMLoaderConfig(local=root, split="train", num_canonical_nodes=1), load_tokenizer("bert-base-uncased"),
                                  SEQ, 8)
     queue.put((rank, len(dataset), rows(loader(dataset))))
 

@@ -74,9 +74,12 @@ class MLMLoaderConfig:
 
 @dataclass
 class MLMEvalLoaderConfig(MLMLoaderConfig):
-    """An eval loader section: as a train one, but every sample is evaluated (the last partial batch too)."""
+    """An eval loader section: as a train one, but every sample is evaluated exactly once: the last partial batch
+    too, and no fixed canonical node count (it pads the sample count to its multiple with repeats, and metrics do not
+    depend on the order)."""
 
     drop_last: bool = False
+    num_canonical_nodes: Optional[int] = None
 
 
 def _as_config(cfg: MLMLoaderConfig | Mapping[str, Any] | DictConfig,
