@@ -40,7 +40,7 @@ from typing import Callable
 import torch
 from torch.distributed._tools.mem_tracker import MemTracker  # private API: the one peak-memory tracker for CPU
 
-from mosaicbert.callbacks.flops import encoder_training_flops
+from mosaicbert.models.flops import encoder_training_flops
 from mosaicbert.data.conversion import ConversionOptions, convert_split
 from mosaicbert.data.loaders import build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker

@@ -13,7 +13,7 @@ Public API (stable):
   ``encode(input_ids, attention_mask=None, token_type_ids=None, position_ids=None)``
   -> ``(hidden (total_real_tokens, hidden), PaddingInfo)`` for heads that work on unpadded tokens.
 - ``MosaicBertForMaskedLM(config)``: ``forward(input_ids, attention_mask=None, token_type_ids=None,
-  position_ids=None, labels=None, return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``-100`` = not masked): ``logits`` has shape
+  position_ids=None, labels=None, return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``IGNORE_INDEX`` = -100: not masked): ``logits`` has shape
   (num_masked, vocab_size), rows in the order of ``labels[labels != -100]`` (labels at padding positions are
   ignored), ``loss`` = mean CE over masked tokens (0 when nothing is masked). Without labels: full
   (B, S, vocab_size) logits (fill-mask pipeline). Decoder tied to the word embeddings.
@@ -35,6 +35,7 @@ from .bert_conversion import convert_bert_state_dict
 from .configuration_mosaic_bert import MosaicBertConfig
 from .ffn import FFN_REGISTRY
 from .modeling_mosaic_bert import (
+    IGNORE_INDEX,
     MosaicBertForMaskedLM,
     MosaicBertForSequenceClassification,
     MosaicBertModel,
@@ -44,6 +45,7 @@ from .padding import PaddingInfo, padding_info, repad, unpad
 
 __all__ = [
     "ATTENTION_BACKENDS",
+    "IGNORE_INDEX",
     "AttentionInputs",
     "FFN_REGISTRY",
     "MosaicBertConfig",
