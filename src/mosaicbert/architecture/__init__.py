@@ -24,13 +24,13 @@ Public API (stable):
   BertForSequenceClassification keys -> ours (q, k, v fused into ``Wqkv``; position embeddings dropped for ALiBi;
   vocab rows padded). A ``bert.`` prefix is kept if present. ``original_conversion``: the original MosaicBERT's
   (mosaicml/examples) config keys and state-dict names -> ours.
-- Building blocks: ``ATTENTION_BACKENDS`` (name -> fn(qkv (total, 3, H, D), ``AttentionInputs`` (int32
+- Building blocks: ``ATTENTION_BACKENDS`` (name -> fn(qkv (total, 3, H, D), ``AttentionContext`` (int32
   cu_seqlens, max_seqlen, ALiBi slopes and bias), dropout_p, training) -> (total, H, D)), ``resolve_attention_backend``,
   ``FFN_REGISTRY``, ``alibi_slopes``, ``PaddingInfo``/``padding_info``/``unpad``/``repad``.
 """
 
 from .alibi import alibi_slopes
-from .attention import ATTENTION_BACKENDS, AttentionInputs, resolve_attention_backend
+from .attention import ATTENTION_BACKENDS, AttentionContext, resolve_attention_backend
 from .bert_conversion import convert_bert_state_dict
 from .configuration_mosaic_bert import MosaicBertConfig
 from .ffn import FFN_REGISTRY
@@ -45,9 +45,9 @@ from .padding import PaddingInfo, padding_info, repad, unpad
 
 __all__ = [
     "ATTENTION_BACKENDS",
-    "IGNORE_INDEX",
-    "AttentionInputs",
+    "AttentionContext",
     "FFN_REGISTRY",
+    "IGNORE_INDEX",
     "MosaicBertConfig",
     "MosaicBertForMaskedLM",
     "MosaicBertForSequenceClassification",
