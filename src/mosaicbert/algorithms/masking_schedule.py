@@ -78,7 +78,8 @@ class MaskingRateScheduler(Algorithm):
                  end: Optional[float] = None, t_start: Union[str, Time] = "0dur", t_end: Union[str, Time] = "1dur",
                  num_steps: int = 1):
         if schedule not in SCHEDULE_SHAPES:
-            raise ValueError(f"unknown masking schedule {schedule!r}{did_you_mean(schedule, SCHEDULE_SHAPES)}; choose from {', '.join(SCHEDULE_SHAPES)}")
+            raise ValueError(f"unknown masking schedule {schedule!r}{did_you_mean(schedule, SCHEDULE_SHAPES)}; "
+                             f"choose from {', '.join(SCHEDULE_SHAPES)}")
         start = float(masker.rate) if start is None else float(start)
         if end is None:
             if schedule != "constant":

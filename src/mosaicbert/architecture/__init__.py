@@ -13,10 +13,11 @@ Public API (stable):
   ``encode(input_ids, attention_mask=None, token_type_ids=None, position_ids=None)``
   -> ``(hidden (total_real_tokens, hidden), PaddingInfo)`` for heads that work on unpadded tokens.
 - ``MosaicBertForMaskedLM(config)``: ``forward(input_ids, attention_mask=None, token_type_ids=None,
-  position_ids=None, labels=None, return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``IGNORE_INDEX`` = -100: not masked): ``logits`` has shape
-  (num_masked, vocab_size), rows in the order of ``labels[labels != -100]`` (labels at padding positions are
-  ignored), ``loss`` = mean CE over masked tokens (0 when nothing is masked). Without labels: full
-  (B, S, vocab_size) logits (fill-mask pipeline). Decoder tied to the word embeddings.
+  position_ids=None, labels=None, return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``IGNORE_INDEX``,
+  -100: not masked): ``logits`` has shape (num_masked, vocab_size), rows in the order of
+  ``labels[labels != -100]`` (labels at padding positions are ignored), ``loss`` = mean CE over masked tokens
+  (0 when nothing is masked). Without labels: full (B, S, vocab_size) logits (fill-mask pipeline). Decoder tied
+  to the word embeddings.
 - ``MosaicBertForSequenceClassification(config)``: same arguments -> ``SequenceClassifierOutput`` with logits
   (B, num_labels); loss per ``config.problem_type`` as in transformers (MSE when num_labels == 1, else CE for
   integer labels, BCE for float multi-label).
