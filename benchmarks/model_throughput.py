@@ -40,13 +40,14 @@ from typing import Callable
 import torch
 from torch.distributed._tools.mem_tracker import MemTracker  # private API: the one peak-memory tracker for CPU
 
-from mosaicbert.callbacks.flops import encoder_training_flops
+from mosaicbert.architecture import IGNORE_INDEX
 from mosaicbert.data.conversion import ConversionOptions, convert_split
 from mosaicbert.data.loaders import build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.data.sources import open_source
 from mosaicbert.models import build_composer_model
+from mosaicbert.models.flops import encoder_training_flops
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
 from mosaicbert.training.precision import cpu_bf16_skip_note
@@ -176,7 +177,7 @@ def apply_padding(batch: dict[str, torch.Tensor], policy: str) -> dict[str, torc
 def step_flops(network_config, batch: dict[str, torch.Tensor], model_name: str, task: str) -> tuple[float, float]:
     """(FLOPs the model executes on ``batch``, FLOPs the architecture needs for the real tokens only)."""
     real_lengths = batch["attention_mask"].sum(dim=1)
-    masked = float((batch["labels"] != -100).sum()) if task == "mlm" else 0.0
+    masked = float((batch["labels"] != IGNORE_INDEX).sum()) if task == "mlm" else 0.0
     sequences = len(real_lengths) if task == "classification" else 0
     needed = encoder_training_flops(network_config, real_lengths, mlm_tokens=masked, classified_sequences=sequences)
     if model_name != "hf_bert":

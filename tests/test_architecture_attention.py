@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from mosaicbert.architecture import (ATTENTION_BACKENDS, AttentionInputs, MosaicBertConfig, MosaicBertModel,
+from mosaicbert.architecture import (ATTENTION_BACKENDS, AttentionContext, MosaicBertConfig, MosaicBertModel,
                                      alibi_slopes)
 from mosaicbert.architecture import attention as attention_module
 from mosaicbert.architecture.alibi import alibi_bias
@@ -29,8 +29,8 @@ def flash_attn_varlen_qkvpacked_func(qkv, cu_seqlens, max_seqlen, dropout_p=0.0,
     assert softmax_scale is None and not causal and not return_attn_probs
     assert alibi_slopes is None or (alibi_slopes.dtype == torch.float32 and alibi_slopes.shape == (qkv.shape[2],))
     KERNEL_CALLS.append({"dropout_p": dropout_p, "alibi": alibi_slopes is not None})
-    inputs = AttentionInputs(cu_seqlens, max_seqlen, ATTENTION_BACKENDS["reference"], alibi_slopes)
-    return ATTENTION_BACKENDS["reference"](qkv, inputs, dropout_p, dropout_p > 0)
+    context = AttentionContext(cu_seqlens, max_seqlen, alibi_slopes)
+    return ATTENTION_BACKENDS["reference"](qkv, context, dropout_p, dropout_p > 0)
 
 
 KERNEL_CALLS: list[dict] = []

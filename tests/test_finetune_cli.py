@@ -1,4 +1,5 @@
-"""glue.py and sequence_classification.py answer --help without loading torch, transformers or Composer."""
+"""Every entry point (main.py, convert_dataset.py, glue.py, sequence_classification.py) answers --help without
+loading torch, transformers, Composer or omegaconf: in well under 2 s."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ print("loaded", *sorted(name for name in {heavy!r} if name in sys.modules))
 """
 
 
-@pytest.mark.parametrize("script, usage", [("glue.py", "usage: python glue.py CONFIG.yaml"),
+@pytest.mark.parametrize("script, usage", [("main.py", "usage: main.py [-h] config"),
+                                           ("convert_dataset.py", "usage: convert_dataset.py [-h] --source"),
+                                           ("glue.py", "usage: python glue.py CONFIG.yaml"),
                                            ("sequence_classification.py", "usage: python sequence_classification.py")])
 def test_help_answers_without_heavy_imports(script, usage):
     done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), str(ROOT / script)], cwd=ROOT,

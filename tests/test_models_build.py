@@ -26,13 +26,15 @@ def test_registry_names_and_tasks():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(name="roberta", task="mlm"), "unknown model name 'roberta'; valid names: mosaic_bert, hf_bert"),
+    (dict(name="roberta", task="mlm"),
+     "config key 'model.name': unknown model 'roberta'; choose from: mosaic_bert, hf_bert"),
     (dict(name="hf_bert", task="ner"), "unknown task 'ner'; valid tasks: mlm, classification"),
     (dict(name="hf_bert", task="mlm", num_labels=3), "num_labels=3 applies only to task 'classification'"),
     (dict(name="mosaic_bert", task="mlm", model_config={"num_layers": 2}),
-     "model_config key 'num_layers' is not a field of MosaicBertConfig"),
+     "unknown config key 'model.model_config.num_layers' for model 'mosaic_bert'"),
     (dict(name="hf_bert", task="classification", model_config={"hiden_size": 2}),
-     "model_config key 'hiden_size' is not a field of BertConfig (did you mean 'hidden_size'?)"),
+     "unknown config key 'model.model_config.hiden_size' for model 'hf_bert' "
+     "(did you mean 'model.model_config.hidden_size'?)"),
     (dict(name="mosaic_bert", task="mlm", model_config={"ffn_type": "swiglu"}), "MosaicBertConfig.ffn_type='swiglu'"),
     (dict(name="hf_bert", task="mlm", autocast_dtype="int8"), "autocast_dtype='int8' is not one of"),
 ])

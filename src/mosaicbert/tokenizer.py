@@ -11,8 +11,10 @@ import importlib.util
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ def offline_bert_uncased_dir() -> Path | None:
 @lru_cache(maxsize=8)
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
     """Load a tokenizer by Hub name or local directory, falling back to the offline bert-base-uncased vocab."""
+    from transformers import AutoTokenizer  # here: importing this module (convert_dataset.py --help) stays light
+
     tried = []
     if Path(name_or_path).expanduser().is_dir():
         return AutoTokenizer.from_pretrained(str(Path(name_or_path).expanduser()))

@@ -20,13 +20,14 @@ The rate moves from ``start`` to ``end`` over the window ``[t_start, t_end]`` (C
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Callable, Optional, Protocol, Union
 
 from composer.core import Algorithm, Event, State, Time, TimeUnit
 from composer.loggers import Logger
 from composer.optim.scheduler import _convert_time  # Composer's own dur/ep -> concrete-unit conversion
+
+from mosaicbert.did_you_mean import did_you_mean
 
 
 class Masker(Protocol):
@@ -77,9 +78,8 @@ class MaskingRateScheduler(Algorithm):
                  end: Optional[float] = None, t_start: Union[str, Time] = "0dur", t_end: Union[str, Time] = "1dur",
                  num_steps: int = 1):
         if schedule not in SCHEDULE_SHAPES:
-            close = difflib.get_close_matches(schedule, SCHEDULE_SHAPES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown masking schedule {schedule!r}{hint}; choose from {', '.join(SCHEDULE_SHAPES)}")
+            raise ValueError(f"unknown masking schedule {schedule!r}{did_you_mean(schedule, SCHEDULE_SHAPES)}; "
+                             f"choose from {', '.join(SCHEDULE_SHAPES)}")
         start = float(masker.rate) if start is None else float(start)
         if end is None:
             if schedule != "constant":

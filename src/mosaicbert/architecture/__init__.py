@@ -13,10 +13,11 @@ Public API (stable):
   ``encode(input_ids, attention_mask=None, token_type_ids=None, position_ids=None)``
   -> ``(hidden (total_real_tokens, hidden), PaddingInfo)`` for heads that work on unpadded tokens.
 - ``MosaicBertForMaskedLM(config)``: ``forward(input_ids, attention_mask=None, token_type_ids=None,
-  position_ids=None, labels=None, return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``-100`` = not masked): ``logits`` has shape
-  (num_masked, vocab_size), rows in the order of ``labels[labels != -100]`` (labels at padding positions are
-  ignored), ``loss`` = mean CE over masked tokens (0 when nothing is masked). Without labels: full
-  (B, S, vocab_size) logits (fill-mask pipeline). Decoder tied to the word embeddings.
+  position_ids=None, labels=None, return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``IGNORE_INDEX``,
+  -100: not masked): ``logits`` has shape (num_masked, vocab_size), rows in the order of
+  ``labels[labels != -100]`` (labels at padding positions are ignored), ``loss`` = mean CE over masked tokens
+  (0 when nothing is masked). Without labels: full (B, S, vocab_size) logits (fill-mask pipeline). Decoder tied
+  to the word embeddings.
 - ``MosaicBertForSequenceClassification(config)``: same arguments -> ``SequenceClassifierOutput`` with logits
   (B, num_labels); loss per ``config.problem_type`` as in transformers (MSE when num_labels == 1, else CE for
   integer labels, BCE for float multi-label).
@@ -24,17 +25,18 @@ Public API (stable):
   BertForSequenceClassification keys -> ours (q, k, v fused into ``Wqkv``; position embeddings dropped for ALiBi;
   vocab rows padded). A ``bert.`` prefix is kept if present. ``original_conversion``: the original MosaicBERT's
   (mosaicml/examples) config keys and state-dict names -> ours.
-- Building blocks: ``ATTENTION_BACKENDS`` (name -> fn(qkv (total, 3, H, D), ``AttentionInputs`` (int32
+- Building blocks: ``ATTENTION_BACKENDS`` (name -> fn(qkv (total, 3, H, D), ``AttentionContext`` (int32
   cu_seqlens, max_seqlen, ALiBi slopes and bias), dropout_p, training) -> (total, H, D)), ``resolve_attention_backend``,
   ``FFN_REGISTRY``, ``alibi_slopes``, ``PaddingInfo``/``padding_info``/``unpad``/``repad``.
 """
 
 from .alibi import alibi_slopes
-from .attention import ATTENTION_BACKENDS, AttentionInputs, resolve_attention_backend
+from .attention import ATTENTION_BACKENDS, AttentionContext, resolve_attention_backend
 from .bert_conversion import convert_bert_state_dict
 from .configuration_mosaic_bert import MosaicBertConfig
 from .ffn import FFN_REGISTRY
 from .modeling_mosaic_bert import (
+    IGNORE_INDEX,
     MosaicBertForMaskedLM,
     MosaicBertForSequenceClassification,
     MosaicBertModel,
@@ -44,8 +46,9 @@ from .padding import PaddingInfo, padding_info, repad, unpad
 
 __all__ = [
     "ATTENTION_BACKENDS",
-    "AttentionInputs",
+    "AttentionContext",
     "FFN_REGISTRY",
+    "IGNORE_INDEX",
     "MosaicBertConfig",
     "MosaicBertForMaskedLM",
     "MosaicBertForSequenceClassification",

@@ -1,7 +1,7 @@
 """Self-attention on unpadded tokens, behind one backend interface.
 
-Every backend is a function ``(qkv, inputs, dropout_p, training) -> out`` with ``qkv`` of shape
-``(total, 3, heads, head_dim)`` holding only real tokens, ``inputs`` the per-forward ``AttentionInputs``
+Every backend is a function ``(qkv, context, dropout_p, training) -> out`` with ``qkv`` of shape
+``(total, 3, heads, head_dim)`` holding only real tokens, ``context`` the per-forward ``AttentionContext``
 (int32 ``cu_seqlens`` sequence offsets, ``max_seqlen``, fp32 ALiBi ``alibi_slopes`` ``(heads,)`` or ``None``,
 an optional precomputed ``(heads, n, n)`` ``alibi_bias`` with ``n >= max_seqlen``) and ``out`` of shape
 ``(total, heads, head_dim)``. Dropout on the attention probabilities is applied only when ``training``.
@@ -58,6 +58,8 @@ flash_attn_varlen_qkvpacked_func, FLASH_ATTN_IMPORT_ERROR = load_flash_attn() if
     None, None)
 
 FLASH_ATTN_MIN_CAPABILITY = (8, 0)
+# (qkv, context, dropout_p, training) -> out: see the module docstring
+AttentionBackend = Callable[..., torch.Tensor]
 CPU_BF16_MIN_LENGTH = 192  # shorter sequences attend in fp32 on CPU (see the module docstring)
 
 
@@ -76,12 +78,11 @@ class LengthGroups:
 
 
 @dataclass(frozen=True)
-class AttentionInputs:
-    """What every layer's attention needs besides the hidden states: built once per forward pass."""
+class AttentionContext:
+    """Where each sequence's tokens are and the ALiBi bias: built once per forward pass, read by every layer."""
 
     cu_seqlens: torch.Tensor
     max_seqlen: int
-    backend: Callable[..., torch.Tensor]
     alibi_slopes: Optional[torch.Tensor] = None
     alibi_bias: Optional[torch.Tensor] = None
 
@@ -113,49 +114,49 @@ class AttentionInputs:
         return table[None, :, :seq_len, :seq_len].to(dtype)
 
 
-def reference_attention(qkv, inputs: AttentionInputs, dropout_p, training):
+def reference_attention(qkv, context: AttentionContext, dropout_p, training):
     """softmax(q k^T / sqrt(d) + bias) v per sequence, in fp32 (autocast off)."""
     head_dim = qkv.shape[-1]
     outputs = []
     with torch.autocast(qkv.device.type, enabled=False):
-        for start, end in inputs.sequence_bounds():
+        for start, end in context.sequence_bounds():
             q, k, v = qkv[start:end].float().permute(1, 2, 0, 3)  # each (heads, length, head_dim)
             scores = q @ k.transpose(-1, -2) / head_dim**0.5
-            if inputs.alibi_slopes is not None:  # computed afresh from the slopes, never from a precomputed table
-                scores = scores + alibi_bias_matrix(inputs.alibi_slopes, end - start)
+            if context.alibi_slopes is not None:  # computed afresh from the slopes, never from a precomputed table
+                scores = scores + alibi_bias_matrix(context.alibi_slopes, end - start)
             probs = F.dropout(scores.softmax(dim=-1), p=dropout_p, training=training)
             outputs.append((probs @ v).transpose(0, 1))
     return torch.cat(outputs).to(qkv.dtype)
 
 
-def sdpa_attention(qkv, inputs: AttentionInputs, dropout_p, training):
+def sdpa_attention(qkv, context: AttentionContext, dropout_p, training):
     """PyTorch SDPA, one dense call per group of equal-length sequences (see module docstring)."""
     total, _, heads, head_dim = qkv.shape
-    groups = inputs.length_groups
+    groups = context.length_groups
     if groups.token_order is None:  # one length: the tokens are already one dense (count, length) block
-        return _attend_group(qkv, groups.lengths[0], groups.counts[0], inputs, dropout_p, training)
+        return _attend_group(qkv, groups.lengths[0], groups.counts[0], context, dropout_p, training)
     sizes = [length * count for length, count in zip(groups.lengths, groups.counts)]
     out = qkv.new_empty(total, heads, head_dim)  # each group's result goes straight to its tokens' rows
     grouped = qkv.index_select(0, groups.token_order)
     for length, count, group, rows in zip(groups.lengths, groups.counts, grouped.split(sizes),
                                           groups.token_order.split(sizes)):
         if length:
-            out.index_copy_(0, rows, _attend_group(group, length, count, inputs, dropout_p, training))
+            out.index_copy_(0, rows, _attend_group(group, length, count, context, dropout_p, training))
     return out
 
 
-def _attend_group(group, length: int, count: int, inputs: AttentionInputs, dropout_p, training) -> torch.Tensor:
+def _attend_group(group, length: int, count: int, context: AttentionContext, dropout_p, training) -> torch.Tensor:
     """SDPA over ``count`` sequences of ``length`` tokens: ``(count * length, 3, heads, dim) -> (.., heads, dim)``."""
     _, _, heads, head_dim = group.shape
     in_fp32 = group.dtype == torch.bfloat16 and group.device.type == "cpu" and length < CPU_BF16_MIN_LENGTH
     q, k, v = (group.float() if in_fp32 else group).view(count, length, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
     with torch.autocast("cpu", enabled=False) if in_fp32 else contextlib.nullcontext():
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=inputs.bias(length, q.dtype),
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=context.bias(length, q.dtype),
                                                   dropout_p=dropout_p if training else 0.0)
     return attended.transpose(1, 2).to(group.dtype).reshape(count * length, heads, head_dim)
 
 
-def flash_attn_attention(qkv, inputs: AttentionInputs, dropout_p, training):
+def flash_attn_attention(qkv, context: AttentionContext, dropout_p, training):
     """flash-attn 2 varlen kernel; fp32 inputs run in bf16 (the kernel supports only fp16/bf16)."""
     if flash_attn_varlen_qkvpacked_func is None:
         raise RuntimeError(flash_attn_unavailable(FLASH_ATTN_IMPORT_ERROR))
@@ -163,11 +164,11 @@ def flash_attn_attention(qkv, inputs: AttentionInputs, dropout_p, training):
     if input_dtype not in (torch.float16, torch.bfloat16):
         _log_once(logging.WARNING, f"flash_attn: {input_dtype} activations are cast to bfloat16 for the kernel")
         qkv = qkv.to(torch.bfloat16)
-    slopes = inputs.alibi_slopes
+    slopes = context.alibi_slopes
     out = flash_attn_varlen_qkvpacked_func(
         qkv.contiguous(),
-        inputs.cu_seqlens.to(torch.int32),
-        inputs.max_seqlen,
+        context.cu_seqlens.to(torch.int32),
+        context.max_seqlen,
         dropout_p if training else 0.0,
         softmax_scale=None,
         causal=False,
@@ -176,7 +177,7 @@ def flash_attn_attention(qkv, inputs: AttentionInputs, dropout_p, training):
     return out.to(input_dtype)
 
 
-ATTENTION_BACKENDS: dict[str, Callable[..., torch.Tensor]] = {
+ATTENTION_BACKENDS: dict[str, AttentionBackend] = {
     "flash_attn": flash_attn_attention,
     "sdpa": sdpa_attention,
     "reference": reference_attention,
@@ -236,8 +237,8 @@ class MosaicBertAttention(nn.Module):
         self.dropout = HashDropout(config.hidden_dropout_prob)
         self.LayerNorm = build_layer_norm(config)
 
-    def forward(self, hidden: torch.Tensor, inputs: AttentionInputs) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, context: AttentionContext, backend: AttentionBackend) -> torch.Tensor:
         qkv = self.Wqkv(hidden).view(-1, 3, self.num_heads, self.head_dim)
-        attended = inputs.backend(qkv, inputs, self.dropout_p, self.training)
+        attended = backend(qkv, context, self.dropout_p, self.training)
         attended = attended.reshape(-1, self.num_heads * self.head_dim)
         return self.LayerNorm(hidden + self.dropout(self.dense(attended)))

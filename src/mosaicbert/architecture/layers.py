@@ -7,20 +7,40 @@ import torch.utils.checkpoint
 from torch import nn
 
 from .alibi import AlibiBias
-from .attention import ATTENTION_BACKENDS, AttentionInputs, MosaicBertAttention, resolve_attention_backend
+from .attention import (
+    ATTENTION_BACKENDS,
+    AttentionBackend,
+    AttentionContext,
+    MosaicBertAttention,
+    resolve_attention_backend,
+)
 from .ffn import FFN_REGISTRY
 
 
 class MosaicBertLayer(nn.Module):
-    """Post-LN transformer layer as in BERT: attention sublayer, then feed-forward sublayer."""
+    """Post-LN transformer layer as in BERT and the original MosaicBERT: two sublayers, each with its residual.
+
+    ::
+
+        x -> Wqkv -> attention -> dense -> dropout -> (+) -> LayerNorm -> a       attention.MosaicBertAttention
+        |                                              ^
+        +---------------------- residual --------------+
+
+        a -> wi -> gelu(gate) * value -> dropout -> wo -> (+) -> LayerNorm -> y   ffn.MosaicBertGLU
+        |                                                  ^
+        +------------------------ residual ----------------+
+
+    ``ffn_type: mlp`` (BERT's) runs ``wi -> gelu -> wo -> dropout`` on the second line. The LayerNorm follows
+    each residual sum (post-LN); ALiBi enters as a bias on the attention scores.
+    """
 
     def __init__(self, config):
         super().__init__()
         self.attention = MosaicBertAttention(config)
         self.mlp = FFN_REGISTRY[config.ffn_type](config)
 
-    def forward(self, hidden: torch.Tensor, inputs: AttentionInputs) -> torch.Tensor:
-        return self.mlp(self.attention(hidden, inputs))
+    def forward(self, hidden: torch.Tensor, context: AttentionContext, backend: AttentionBackend) -> torch.Tensor:
+        return self.mlp(self.attention(hidden, context, backend))
 
 
 class MosaicBertEncoder(nn.Module):
@@ -37,10 +57,10 @@ class MosaicBertEncoder(nn.Module):
     def forward(self, hidden: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:
         backend = ATTENTION_BACKENDS[resolve_attention_backend(self.attention_backend, hidden.device)]
         slopes, bias = (None, None) if self.alibi is None else (self.alibi.slopes, self.alibi.bias_for(max_seqlen))
-        inputs = AttentionInputs(cu_seqlens, max_seqlen, backend, slopes, bias)
+        context = AttentionContext(cu_seqlens, max_seqlen, slopes, bias)
         for layer in self.layer:
             if self.gradient_checkpointing and self.training:
-                hidden = torch.utils.checkpoint.checkpoint(layer, hidden, inputs, use_reentrant=False)
+                hidden = torch.utils.checkpoint.checkpoint(layer, hidden, context, backend, use_reentrant=False)
             else:
-                hidden = layer(hidden, inputs)
+                hidden = layer(hidden, context, backend)
         return hidden

@@ -31,7 +31,7 @@ from .layer_norm import LowPrecisionLayerNorm  # noqa: F401
 from .layers import MosaicBertEncoder
 from .padding import PaddingInfo, padding_info, repad, unpad
 
-IGNORE_INDEX = -100
+IGNORE_INDEX = -100  # the label of a token that is not scored (PyTorch's and transformers' convention)
 
 
 class MosaicBertPreTrainedModel(PreTrainedModel):

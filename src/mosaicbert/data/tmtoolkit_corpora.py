@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mosaicbert.atomic_write import atomic_path
 from mosaicbert.data.news import news_archive_path
 
 PARLIAMENT_ARCHIVE, PARLIAMENT_MEMBER = "parlspeech-v2-sample-houseofcommons.zip", "en.csv"
@@ -77,10 +78,6 @@ def outlet_task(outlets: tuple[str, ...], train_per_class: int, eval_per_class: 
 
 def write_jsonl(path: str | os.PathLike, rows: list[dict]) -> Path:
     """Write rows as JSONL atomically (same rows -> byte-identical file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    os.replace(tmp, path)
-    return path
+    return Path(path)

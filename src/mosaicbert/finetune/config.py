@@ -13,9 +13,9 @@ from typing import Any, Dict, List, Optional
 from omegaconf import MISSING
 
 from mosaicbert.finetune.glue_tasks import GLUE_TASKS
-from mosaicbert.models.validation import ModelSectionError, check_model_section
+from mosaicbert.did_you_mean import did_you_mean
 from mosaicbert.training import OPTIMIZERS, SCHEDULERS, ConfigError, registry_field, resolve_precision, time_field
-from mosaicbert.training.config import did_you_mean
+from mosaicbert.training.precision import default_device
 from mosaicbert.training.schema import ModelSection
 
 REQUIRED_HYPERPARAMETERS = ("lr", "weight_decay", "max_duration", "batch_size")
@@ -86,17 +86,12 @@ class FinetuneConfig:
 
     @property
     def device(self) -> str:
-        """``gpu`` when CUDA is available, else ``cpu``: the one place fine-tuning decides its device."""
-        import torch
-
-        return "gpu" if torch.cuda.is_available() else "cpu"
+        """``gpu`` when CUDA is available, else ``cpu`` (``training.precision.default_device``)."""
+        return default_device()
 
     def validate(self) -> None:
         """The model section against the model registry, and the precision on this machine."""
-        try:
-            check_model_section(self.model.name, self.model.model_config)
-        except ModelSectionError as err:
-            raise ConfigError(str(err)) from None
+        self.model.check()
         resolve_precision(self.precision, self.device)
 
 

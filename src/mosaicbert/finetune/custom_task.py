@@ -4,10 +4,10 @@ pair, label), its metrics, export to Hugging Face."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Callable
 
+from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.finetune.config import SequenceClassificationConfig
 from mosaicbert.finetune.data import Columns, DataFormatError, iter_table_rows, read_table
 from mosaicbert.finetune.run import finetune
@@ -67,11 +67,8 @@ def run_custom_task(cfg: SequenceClassificationConfig, *, echo: Callable[[str], 
          + ("regression" if task.is_regression else f"{task.num_labels} classes ({', '.join(task.label_names)})"))
     hparams = cfg.hyperparameters.resolved("hyperparameters")
     metrics, model = finetune(task, splits, cfg, hparams, seed=cfg.seed)
-    out_dir = Path(cfg.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / "metrics.json.tmp"
-    tmp.write_text(json.dumps({"task": task.name, "metrics": metrics}, indent=2))
-    os.replace(tmp, out_dir / "metrics.json")
+    record = json.dumps({"task": task.name, "metrics": metrics}, indent=2)
+    write_text_atomically(Path(cfg.output_dir) / "metrics.json", record)
     echo(f"{task.name}: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in metrics.items()))
     if cfg.export_dir:
         from mosaicbert.models import export_to_hf

@@ -4,10 +4,10 @@ skips finished jobs."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.finetune.config import Hyperparameters
 
 
@@ -58,10 +58,7 @@ class JobResult:
 
     def save(self, path: Path) -> None:
         """Write as JSON via a temporary file and rename, so a crash never leaves half a result."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(tmp, path)
+        write_text_atomically(path, json.dumps(asdict(self), indent=2))
 
     @classmethod
     def load(cls, path: Path) -> JobResult | None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mosaicbert.atomic_write import atomic_path, write_text_atomically
 from mosaicbert.finetune.glue_job import JobResult
 from mosaicbert.finetune.glue_tasks import GLUE_TASKS
 
@@ -151,10 +151,9 @@ def plot_summary(summary: GlueSummary, path: Path, title: str = "GLUE results") 
     ax.set_xlabel("score (mean of the task's metrics, over seeds)")
     ax.set_title(title)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def write_summary(summary: GlueSummary, out_dir: Path, title: str = "GLUE results") -> dict[str, Path]:
@@ -162,8 +161,6 @@ def write_summary(summary: GlueSummary, out_dir: Path, title: str = "GLUE result
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out_dir / "summary.md", "json": out_dir / "summary.json", "chart": out_dir / "summary.png"}
     for key, text in (("markdown", format_markdown(summary, title)), ("json", json.dumps(summary.to_json(), indent=2))):
-        tmp = paths[key].with_suffix(".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, paths[key])
+        write_text_atomically(paths[key], text)
     plot_summary(summary, paths["chart"], title)
     return paths

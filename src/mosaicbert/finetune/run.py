@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from composer import Evaluator, Trainer
 
+from mosaicbert.atomic_write import atomic_path
 from mosaicbert.finetune.config import FinetuneConfig, Hyperparameters
 from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_examples
 from mosaicbert.finetune.task import TaskSpec
@@ -82,9 +83,7 @@ def finetune(task: TaskSpec, splits: dict[str, Examples], cfg: FinetuneConfig, h
     metrics = {task.metric_key(eval_name, metric): float(trainer.state.eval_metrics[eval_name][metric].compute())
                for eval_name in task.eval_splits for metric in task.metrics}
     if save_weights is not None:
-        save_weights.parent.mkdir(parents=True, exist_ok=True)
-        tmp = save_weights.with_name(f"{save_weights.stem}.partial{save_weights.suffix}")  # suffix picks the format
-        trainer.save_checkpoint(str(tmp), weights_only=True)
-        tmp.replace(save_weights)
+        with atomic_path(save_weights) as tmp:  # the temporary name keeps the suffix, which picks the format
+            trainer.save_checkpoint(str(tmp), weights_only=True)
     trainer.close()
     return metrics, model

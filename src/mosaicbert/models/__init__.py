@@ -20,6 +20,7 @@ from .mosaic_bert import MOSAIC_BERT
 from .network import NetworkFamily
 from .sharding import full_network
 from .tasks import MaskedLMComposerModel, SequenceClassificationComposerModel
+from .validation import check_model_section
 from .weights import SourceWeights, WeightsMismatchError, load_weights, read_weights
 
 MODEL_REGISTRY: dict[str, NetworkFamily] = {family.name: family for family in (MOSAIC_BERT, HF_BERT)}
@@ -38,14 +39,12 @@ def build_composer_model(name: str, task: str, *, tokenizer_name: str = "bert-ba
     parameters that may be missing from ``init_from`` (new heads, e.g. ``("classifier", "bert.pooler")``).
     ``autocast_dtype`` (e.g. ``"bf16"``): run forward and loss under ``torch.autocast``.
     """
-    if name not in MODEL_REGISTRY:
-        raise ValueError(f"unknown model name {name!r}; valid names: {', '.join(MODEL_REGISTRY)}")
+    check_model_section(name, model_config or {})
     if task not in TASK_WRAPPERS:
         raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(TASK_WRAPPERS)}")
     if num_labels is not None and task != "classification":
         raise ValueError(f"num_labels={num_labels} applies only to task 'classification', not {task!r}")
     family = MODEL_REGISTRY[name]
-    family.check_config_keys(model_config or {})
     autocast_dtype = resolve_autocast_dtype(autocast_dtype)
     source = read_weights(init_from) if init_from else None
     network = family.build(task, model_config, source, num_labels, expected_new_weights)

@@ -15,7 +15,7 @@ from composer.metrics import LanguageCrossEntropy, MaskedAccuracy
 from torchmetrics import Metric, PearsonCorrCoef, SpearmanCorrCoef
 from torchmetrics.classification import BinaryF1Score, MulticlassAccuracy, MulticlassMatthewsCorrCoef
 
-IGNORE_INDEX = -100
+from mosaicbert.architecture import IGNORE_INDEX
 
 
 def mlm_metrics() -> dict[str, Metric]:

@@ -8,7 +8,6 @@ fine-tuning MosaicBERT, as in the original), then the caller's overrides.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -47,8 +46,9 @@ class NetworkFamily:
 
     def build(self, task: str, model_config: dict | None = None, source: SourceWeights | None = None,
               num_labels: int | None = None, expected_new_weights: Iterable[str] = ()) -> PreTrainedModel:
-        """The ``task`` network with a config from defaults < ``source`` < ``model_config``, weights from ``source``."""
-        self.check_config_keys(model_config or {})
+        """The ``task`` network with a config from defaults < ``source`` < ``model_config``, weights from ``source``.
+
+        ``model_config``'s keys are checked by the caller (``validation.check_model_section``)."""
         config = self.config(task, model_config or {}, source, num_labels)
         model = self.task_classes[task](config)
         if source is not None:
@@ -76,12 +76,3 @@ class NetworkFamily:
         if task == "classification":
             config.problem_type = "regression" if config.num_labels == 1 else "single_label_classification"
         return config
-
-    def check_config_keys(self, overrides: dict) -> None:
-        """Raise a one-line error for a config override that is not a field of the family's config class."""
-        known = self.config_class().to_dict().keys()
-        for key in overrides:
-            if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"model_config key {key!r} is not a field of {self.config_class.__name__}{hint}")

@@ -14,8 +14,10 @@ from composer.models import HuggingFaceModel
 from torchmetrics import Metric
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from mosaicbert.architecture import IGNORE_INDEX
+
 from .autocast import AutocastMixin, resolve_autocast_dtype
-from .metrics import IGNORE_INDEX, classification_metrics, mlm_metrics
+from .metrics import classification_metrics, mlm_metrics
 
 
 def masked_positions(batch: Mapping[str, torch.Tensor]) -> torch.Tensor:

@@ -18,7 +18,7 @@ from composer import Callback, State
 from composer.loggers import Logger
 
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
-from mosaicbert.callbacks.flops import encoder_training_flops
+from mosaicbert.models.flops import encoder_training_flops
 from mosaicbert.training.pretrain import build_trainer
 from mosaicbert.training.schema import PretrainConfig
 
@@ -46,7 +46,7 @@ def decodes_every_token(model_name: str) -> bool:
 
 
 class FlopCounter(Callback):
-    """Model FLOPs of the training steps actually run (``callbacks.flops`` per batch, at the batch's masking rate)."""
+    """Model FLOPs of the training steps actually run (``models.flops`` per batch, at the batch's masking rate)."""
 
     def __init__(self, network_config: Any, model_name: str, masker: Any) -> None:
         self.config, self.every_token, self.masker = network_config, decodes_every_token(model_name), masker

@@ -6,35 +6,39 @@ Stable API (shared by ``main.py`` and ``glue.py``):
   (one line naming the key); ``time_field`` / ``registry_field`` declare checked schema fields.
 - ``build_optimizer(section, model)``, ``build_scheduler(section)``, ``build_loggers(section)``,
   ``build_callbacks(section)``, ``build_algorithms(section, **injected)``; the registries themselves are
-  ``OPTIMIZERS``, ``SCHEDULERS``, ``LOGGERS``, ``CALLBACKS``, ``ALGORITHMS``.
-- ``resolve_precision(precision, device)`` -> (Trainer precision, model autocast dtype).
+  ``OPTIMIZERS``, ``SCHEDULERS``, ``LOGGERS``, ``CALLBACKS``, ``ALGORITHMS`` (``registries.py``).
+- ``resolve_precision(precision, device)`` -> (Trainer precision, model autocast dtype); ``default_device()``.
+
+The names load with their module on first use, so ``main.py --help`` (``training.cli``) loads no Composer.
 """
 
-from .algorithms import ALGORITHMS, build_algorithms
-from .callbacks import CALLBACKS, build_callbacks
-from .config import ConfigError, load_config, parse_time, registry_field, time_field
-from .loggers import LOGGERS, build_loggers
-from .optimizers import OPTIMIZERS, build_optimizer
-from .precision import resolve_precision
-from .registry import Registry
-from .schedulers import SCHEDULERS, build_scheduler
+from importlib import import_module
 
-__all__ = [
-    "ALGORITHMS",
-    "CALLBACKS",
-    "LOGGERS",
-    "OPTIMIZERS",
-    "SCHEDULERS",
-    "ConfigError",
-    "Registry",
-    "build_algorithms",
-    "build_callbacks",
-    "build_loggers",
-    "build_optimizer",
-    "build_scheduler",
-    "load_config",
-    "parse_time",
-    "registry_field",
-    "resolve_precision",
-    "time_field",
-]
+_MODULE_OF = {
+    "ALGORITHMS": "registries",
+    "CALLBACKS": "registries",
+    "LOGGERS": "registries",
+    "OPTIMIZERS": "registries",
+    "SCHEDULERS": "registries",
+    "build_algorithms": "registries",
+    "build_callbacks": "registries",
+    "build_loggers": "registries",
+    "build_optimizer": "registries",
+    "build_scheduler": "registries",
+    "ConfigError": "config",
+    "load_config": "config",
+    "parse_time": "config",
+    "registry_field": "config",
+    "time_field": "config",
+    "Registry": "registry",
+    "default_device": "precision",
+    "resolve_precision": "precision",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_MODULE_OF[name]}", __name__), name)

@@ -1,15 +1,13 @@
-"""Command line of ``main.py``: ``CONFIG.yaml [key=value ...]`` -> a pretraining run; exit codes: ``exit_codes``."""
+"""Command line of ``main.py``: ``CONFIG.yaml [key=value ...]`` -> a pretraining run; exit codes: ``exit_codes``.
+
+``--help`` and bad usage answer before anything heavy loads: Composer and torch load once a config is read.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from mosaicbert.exit_codes import run_entry_point
-
-from .config import load_config
-from .console import setup_logging
-from .pretrain import pretrain
-from .schema import PretrainConfig
 
 
 def pretrain_cli(argv: list[str] | None = None) -> int:
@@ -18,6 +16,11 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     parser.add_argument("config", help="YAML config, e.g. yamls/mosaic-bert-base.yaml")
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. max_duration=100ba optimizer.lr=1e-4")
     args = parser.parse_args(argv)  # bad usage: argparse's one line and exit code 2
+    from .config import load_config
+    from .console import setup_logging
+    from .pretrain import pretrain
+    from .schema import PretrainConfig
+
     setup_logging()
 
     def run() -> None:

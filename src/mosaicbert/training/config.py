@@ -13,16 +13,16 @@ Every problem becomes a :class:`ConfigError`: one line naming the key.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Mapping, Sequence, TypeVar
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
 from mosaicbert import exit_codes
+from mosaicbert.did_you_mean import did_you_mean
 
 Schema = TypeVar("Schema")
 
@@ -52,12 +52,6 @@ def parse_time(value: Any, key: str):
     except (ValueError, TypeError):
         raise ConfigError(f"config key '{key}': cannot parse {value!r} as a Composer time "
                           "(expected e.g. '1000ba', '10ep', '286720000sp', '1000000tok', '0.5dur')") from None
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def merge_structured(schema: type, *sources: Any, prefix: str = "") -> Any:

@@ -16,7 +16,9 @@ from typing import Any, Mapping, Union
 
 from composer.utils.parallelism import FSDP2Config, FSDPConfig
 
-from .config import ConfigError, did_you_mean
+from mosaicbert.did_you_mean import did_you_mean
+
+from .config import ConfigError
 
 FSDPSettings = Union[FSDPConfig, FSDP2Config]
 

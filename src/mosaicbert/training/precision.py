@@ -1,4 +1,5 @@
-"""Precision: the recipe's ``precision`` key -> Composer Trainer precision + the model's own autocast dtype.
+"""Device and precision: the default device, and the recipe's ``precision`` key -> Composer Trainer precision + the
+model's own autocast dtype.
 
 Composer's Trainer rejects ``amp_bf16`` on CPU, so on CPU bf16 mixed precision runs as a full-precision
 Trainer whose model wraps forward and loss in ``torch.autocast("cpu", torch.bfloat16)``. That only pays on a
@@ -34,6 +35,11 @@ CPU_BF16_ENV = "MOSAICBERT_CPU_BF16"  # "1": bf16 autocast on any CPU; "0": neve
 # Set once the fallback has been announced: spawned workers (GLUE jobs) inherit it and stay quiet.
 _ANNOUNCED_ENV = "_MOSAICBERT_CPU_BF16_ANNOUNCED"
 X86_MACHINES = ("x86_64", "amd64", "i386", "i686")
+
+
+def default_device() -> str:
+    """``gpu`` when CUDA is available, else ``cpu``: the device of every run whose config names none."""
+    return "gpu" if torch.cuda.is_available() else "cpu"
 
 
 def cpu_has_native_bf16() -> bool:

@@ -12,23 +12,19 @@ from composer.core import Evaluator
 from composer.utils import dist, format_name_with_dist, get_device, reproducibility
 
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
-from mosaicbert.callbacks.flops import mlm_training_flops
 from mosaicbert.callbacks.gloo_fsdp import GlooFSDPGradientAverage
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.models import build_composer_model, export_to_hf, full_network
+from mosaicbert.models.flops import mlm_training_flops
 from mosaicbert.tokenizer import load_tokenizer
 
-from .algorithms import build_algorithms
-from .callbacks import build_callbacks
 from .checkpoints import repair_checkpoint_folder
 from .console import EvalLine
 from .fsdp import build_fsdp_config
-from .loggers import build_loggers
-from .optimizers import build_optimizer
 from .precision import resolve_precision
-from .schedulers import build_scheduler
+from .registries import build_algorithms, build_callbacks, build_loggers, build_optimizer, build_scheduler
 from .schema import PretrainConfig
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from .config import ConfigError, check_fields, did_you_mean, merge_structured
+from mosaicbert.did_you_mean import did_you_mean
+
+from .config import ConfigError, check_fields, merge_structured
 
 _PRIMITIVES = (bool, int, float, str)
 

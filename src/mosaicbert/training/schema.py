@@ -11,15 +11,13 @@ import torch
 from omegaconf import MISSING
 
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
+from mosaicbert.did_you_mean import did_you_mean
+from mosaicbert.models.validation import ModelSectionError, check_model_section
 
-from .algorithms import ALGORITHMS
-from .callbacks import CALLBACKS
-from .config import ConfigError, did_you_mean, registry_field, time_field
+from .config import ConfigError, registry_field, time_field
 from .fsdp import FSDPConfig, build_fsdp_config
-from .loggers import LOGGERS
-from .optimizers import OPTIMIZERS
-from .precision import resolve_precision
-from .schedulers import SCHEDULERS
+from .precision import default_device, resolve_precision
+from .registries import ALGORITHMS, CALLBACKS, LOGGERS, OPTIMIZERS, SCHEDULERS
 
 # torch.compile's keyword arguments (Composer passes compile_config to it as they are)
 COMPILE_OPTIONS = ("fullgraph", "dynamic", "backend", "mode", "options", "disable")
@@ -38,6 +36,13 @@ class ModelSection:
     # heads that start fresh because init_from has none, e.g. [mlm_head] for a plain BertModel or a
     # sentence-transformers checkpoint; initialised as the recipe's own (the MLM decoder tied to the word embeddings)
     expected_new_weights: List[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        """The name and ``model_config`` keys against the model registry (shared with the fine-tuning configs)."""
+        try:
+            check_model_section(self.name, self.model_config)
+        except ModelSectionError as err:
+            raise ConfigError(str(err)) from None
 
 
 @dataclass
@@ -68,7 +73,7 @@ class PretrainConfig:
     eval_interval: str = time_field("2000ba")
     eval_subset_num_batches: int = -1
 
-    # Optimization (registries: mosaicbert.training.{optimizers,schedulers,algorithms})
+    # Optimization (registries: mosaicbert.training.registries)
     optimizer: Dict[str, Any] = registry_field(OPTIMIZERS, many=False,
                                                default_factory=lambda: {"name": "decoupled_adamw"})
     scheduler: Dict[str, Any] = registry_field(SCHEDULERS, many=False,
@@ -87,7 +92,7 @@ class PretrainConfig:
     # defaults; None: eager. Unpadding has data-dependent shapes: expect graph breaks (README, "torch.compile")
     compile_config: Optional[Dict[str, Any]] = None
 
-    # Observability (registries: mosaicbert.training.{callbacks,loggers})
+    # Observability (registries: mosaicbert.training.registries)
     callbacks: Dict[str, Any] = registry_field(CALLBACKS, many=True)
     loggers: Dict[str, Any] = registry_field(LOGGERS, many=True)
     # MLM accuracy and cross-entropy of the training batches: another pass over every microbatch's logits (~20k
@@ -116,7 +121,7 @@ class PretrainConfig:
     @property
     def device_type(self) -> str:
         """``cpu`` or ``gpu``."""
-        return self.device or ("gpu" if torch.cuda.is_available() else "cpu")
+        return self.device or default_device()
 
     @property
     def show_progress_bar(self) -> bool:
@@ -190,12 +195,8 @@ class PretrainConfig:
                 _check_data_paths(loader, name)
 
     def _validate_model(self) -> None:
-        from mosaicbert.models import MODEL_REGISTRY
-
+        self.model.check()
         name = self.model.name
-        if name not in MODEL_REGISTRY:
-            raise ConfigError(f"config key 'model.name': unknown model {name!r}{did_you_mean(name, MODEL_REGISTRY)}; "
-                              f"choose from: {', '.join(MODEL_REGISTRY)}")
         if self.model.expected_new_weights:
             if not self.model.init_from:
                 raise ConfigError("config key 'model.expected_new_weights': applies only with 'model.init_from'")
@@ -204,12 +205,6 @@ class PretrainConfig:
                 if head not in heads:
                     raise ConfigError(f"config key 'model.expected_new_weights': {head!r} is not a head of the "
                                       f"{name} MLM network{did_you_mean(head, heads)}; choose from: {', '.join(heads)}")
-        prefix = "model.model_config."
-        known = [prefix + key for key in MODEL_REGISTRY[name].config_class().to_dict()]
-        for key in self.model.model_config:
-            if prefix + key not in known:
-                raise ConfigError(f"unknown config key '{prefix}{key}' for model '{name}'"
-                                  f"{did_you_mean(prefix + key, known)}")
 
     def _validate_microbatch(self) -> None:
         value = self.device_train_microbatch_size

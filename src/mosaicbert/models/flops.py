@@ -1,4 +1,5 @@
-"""Model FLOPs of a training step (forward + backward), for Composer's SpeedMonitor and the benchmarks.
+"""Model FLOPs of a training step (forward + backward): the model's ``flops_per_batch`` for Composer's SpeedMonitor
+(MFU), the benchmarks and the quality study.
 
 Counts the matrix multiplications of a BERT-style encoder on the tokens it actually processes: per layer
 the QKV/output projections and the feed-forward (GLU: three matrices, MLP: two), attention scores and
@@ -13,7 +14,7 @@ from typing import Any, Mapping
 
 import torch
 
-IGNORE_INDEX = -100
+from mosaicbert.architecture import IGNORE_INDEX
 
 
 def encoder_training_flops(config: Any, sequence_lengths: torch.Tensor, mlm_tokens: float = 0.0,

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from mosaicbert.callbacks.flops import encoder_training_flops, mlm_training_flops
+from mosaicbert.models.flops import encoder_training_flops, mlm_training_flops
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.models import build_composer_model
 
