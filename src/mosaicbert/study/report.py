@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mosaicbert.atomic_write import atomic_path, write_text_atomically
+
 from .arms import flatten
 
 # Each paper claim the study can speak to: (claim, arm A, arm B, what differs). "A beats B" supports the claim.
@@ -215,16 +217,9 @@ def plot(results: dict, path: Path) -> None:
 def write_outputs(results: dict) -> list[Path]:
     """``OUT.json``, ``OUT.md`` and ``OUT.png``, each written atomically."""
     out = Path(results["out"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix, text in ((".json", json.dumps(results, indent=2)), (".md", markdown(results))):
-        path = out.with_suffix(suffix)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        written.append(path)
+    written = [write_text_atomically(out.with_suffix(suffix), text + "\n")
+               for suffix, text in ((".json", json.dumps(results, indent=2)), (".md", markdown(results)))]
     png = out.with_suffix(".png")
-    tmp = png.with_name("tmp-" + png.name)
-    plot(results, tmp)
-    os.replace(tmp, png)
+    with atomic_path(png) as tmp:
+        plot(results, tmp)
     return written + [png]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any, Callable
 
 from composer.utils import dist, get_device
 
+from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.training import ConfigError
 
 from .arms import arm_config, data_dir, tokenizer_name
@@ -33,10 +33,7 @@ REPO = Path(__file__).resolve().parents[3]
 def _save(path: Path, data: Any) -> None:
     if dist.get_global_rank() != 0:  # under the Composer launcher every rank computes, rank 0 keeps the record
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomically(path, json.dumps(data, indent=2))
 
 
 def stage(path: Path, compute: Callable[[], Any]) -> Any:
