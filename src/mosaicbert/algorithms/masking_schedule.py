@@ -119,10 +119,20 @@ class MaskingRateScheduler(Algorithm):
         if begin.unit != finish.unit:
             raise ValueError(f"masking schedule window [{self.t_start}, {self.t_end}] mixes units that cannot be "
                              f"compared with max_duration {state.max_duration}; give both ends in the same unit")
-        now = state.timestamp.get(begin.unit).value
-        length = finish.value - begin.value
+        return self._rate(state.timestamp.get(begin.unit).value, begin.value, finish.value)
+
+    def _rate(self, now: float, begin: float, finish: float) -> float:
+        length = finish - begin
         if length <= 0:
-            progress = 1.0 if now >= finish.value else 0.0
+            progress = 1.0 if now >= finish else 0.0
         else:
-            progress = min(max((now - begin.value) / length, 0.0), 1.0)
+            progress = min(max((now - begin) / length, 0.0), 1.0)
         return self.start + (self.end - self.start) * SCHEDULE_SHAPES[self.schedule](progress, self.num_steps)
+
+    def average_rate(self, points: int = 1000) -> float:
+        """The rate averaged over a whole run (midpoint rule), e.g. to time a training step at its typical cost.
+        Needs a window in ``dur`` (a fraction of the run), the only unit that does not depend on the run's length."""
+        if TimeUnit.DURATION not in (self.t_start.unit, self.t_end.unit) or self.t_start.unit != self.t_end.unit:
+            raise ValueError(f"the run-average masking rate needs a window in 'dur', got [{self.t_start}, {self.t_end}]")
+        return sum(self._rate((i + 0.5) / points, self.t_start.value, self.t_end.value)
+                   for i in range(points)) / points

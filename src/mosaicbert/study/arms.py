@@ -36,8 +36,15 @@ def dotlist(overrides: Mapping[str, Any]) -> list[str]:
     return [f"{key}={json.dumps(value)}" for key, value in flatten(overrides).items()]
 
 
+def vocabulary_dir(study: StudyConfig) -> Path:
+    """Where the study's own WordPiece vocabulary is kept (``train_vocab_size``)."""
+    return Path(study.work_dir) / "data" / f"wordpiece-{study.train_vocab_size}"
+
+
 def tokenizer_name(study: StudyConfig) -> str:
     """The one tokenizer of the study's arms (the data is packed once, for every arm)."""
+    if study.train_vocab_size is not None:
+        return str(vocabulary_dir(study))
     names = set()
     for arm in study.selected_arms:
         recipe = OmegaConf.load(study.arms[arm].recipe)
@@ -55,7 +62,8 @@ def data_dir(study: StudyConfig, corpus: str, seq_len: int) -> Path:
 
 
 def run_keys(study: StudyConfig, run_name: str, max_duration: str, run_dir: Path | None) -> dict[str, Any]:
-    """Keys every arm shares for one run: data and its order, seed, duration, folders (no in-training eval)."""
+    """Keys every arm shares for one run: data and its order, seed, duration, folders (no in-training eval), and
+    the study's own vocabulary if it learns one."""
     folder = str(run_dir / "checkpoints") if run_dir is not None else None
     tensorboard = str((run_dir or Path(study.work_dir) / "calibration" / run_name) / "tensorboard")
     return {
@@ -67,6 +75,8 @@ def run_keys(study: StudyConfig, run_name: str, max_duration: str, run_dir: Path
         "save_folder": folder, "save_interval": max_duration, "save_num_checkpoints_to_keep": 1,
         "autoresume": folder is not None, "save_overwrite": False, "export_hf_dir": None,
         "loggers.tensorboard.log_dir": tensorboard,
+        **({"model.tokenizer_name": tokenizer_name(study), "model.model_config.vocab_size": study.train_vocab_size}
+           if study.train_vocab_size is not None else {}),
     }
 
 

@@ -62,17 +62,32 @@ class FlopCounter(Callback):
             self.total += encoder_training_flops(self.config, real, mlm_tokens=self.masker.rate * float(real.sum()))
 
 
+def masking_scheduler(trainer) -> MaskingRateScheduler:
+    """The always-present MaskingRateScheduler (it holds the training masker)."""
+    return next(a for a in trainer.state.algorithms if isinstance(a, MaskingRateScheduler))
+
+
 def training_masker(trainer) -> Any:
-    """The training masker (held by the always-present MaskingRateScheduler)."""
-    return next(a.masker for a in trainer.state.algorithms if isinstance(a, MaskingRateScheduler))
+    return masking_scheduler(trainer).masker
+
+
+def pin_run_average_masking_rate(trainer) -> float:
+    """Hold the masking rate at its run average. Calibration trains a few steps per ``fit`` call and each call moves
+    ``max_duration`` to its own end, so a 30% -> 15% schedule would be timed near 15%; the masked-token decoder's
+    cost follows the rate, so such an arm would be given more steps than its budget pays for."""
+    scheduler = masking_scheduler(trainer)
+    scheduler.start = scheduler.end = scheduler.average_rate()
+    return scheduler.start
 
 
 def calibrate(configs: dict[str, PretrainConfig], rounds: int, steps: int, echo=print) -> dict[str, dict]:
-    """Train every arm ``steps`` steps per round, in turns, ``rounds`` times; return seconds/step per arm."""
-    trainers, timers = {}, {}
+    """Train every arm ``steps`` steps per round, in turns, ``rounds`` times, at its run-average masking rate;
+    return seconds/step per arm."""
+    trainers, timers, rates = {}, {}, {}
     try:
         for arm, cfg in configs.items():
             trainers[arm] = build_trainer(cfg)
+            rates[arm] = pin_run_average_masking_rate(trainers[arm])
             timers[arm] = StepTimer()
             trainers[arm].state.callbacks.append(timers[arm])
         per_round: dict[str, list[list[float]]] = {arm: [] for arm in configs}
@@ -89,7 +104,7 @@ def calibrate(configs: dict[str, PretrainConfig], rounds: int, steps: int, echo=
     result = {}
     for arm, measured in per_round.items():
         kept = [x for r in (measured[1:] if rounds > 1 else measured) for x in r]
-        result[arm] = {"seconds_per_step": statistics.median(kept), "samples": len(kept),
+        result[arm] = {"seconds_per_step": statistics.median(kept), "samples": len(kept), "masking_rate": rates[arm],
                        "per_round_median": [statistics.median(r) for r in measured]}
     return result
 

@@ -58,6 +58,8 @@ class StudyConfig:
     # news packed at seq_len (~2.6M tokens: enough for CPU budgets, a few steps of a GPU batch of 4096)
     train_data: Optional[str] = None
     train_split: str = "train"
+    # learn a WordPiece vocabulary of this size from the bundled news for every arm (null: the recipes' tokenizer)
+    train_vocab_size: Optional[int] = None
     base_budget_s: float = MISSING  # wall-clock seconds of the smallest budget on the calibrated machine
     budget_multipliers: List[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])
     calibration_rounds: int = 3  # interleaved rounds; each arm trains calibration_steps per round
@@ -83,6 +85,9 @@ class StudyConfig:
             raise ConfigError("config keys 'base_budget_s' / 'budget_multipliers': budgets must be positive")
         if self.calibration_rounds < 1 or self.calibration_steps < 2:
             raise ConfigError("config keys 'calibration_rounds' >= 1 and 'calibration_steps' >= 2 are required")
+        if self.train_vocab_size is not None and (self.train_data or self.train_vocab_size < 128):
+            raise ConfigError("config key 'train_vocab_size': learns from the bundled news only (no 'train_data') "
+                              f"and needs at least 128 entries, got {self.train_vocab_size}")
         if not self.downstream.seeds:
             raise ConfigError("config key 'downstream.seeds': give at least one seed")
         if not 0.0 < self.held_out.rate < 1.0:

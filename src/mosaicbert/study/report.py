@@ -146,7 +146,11 @@ def markdown(results: dict) -> str:
         "Method (see `benchmarks/quality_study.py` and `yamls/study/`): every arm is a recipe YAML of this repository "
         "trained by `main.py`'s machinery at one small shape (" + ", ".join(
             f"{k.split('.')[-1]}={v}" for k, v in flatten(study["pretrain"]).items() if "model_config" in k)
-        + f"), sequence length {results['seq_len']}, the same packed real news corpus in the same order, the same "
+        + f"), sequence length {results['seq_len']}, " + (
+            f"a {study['train_vocab_size']}-entry WordPiece vocabulary learnt from the training news (at this "
+            "shape bert-base-uncased's 30,522-row decoder would dominate every step), "
+            if study.get("train_vocab_size") else "the recipes' tokenizer, ")
+        + "the same packed real news corpus in the same order, the same "
         "seed. Budgets are equal wall-clock: an interleaved calibration (all arms trained in turns on the same "
         "batches) gives each arm's seconds per step, each budget becomes that arm's number of steps, and every "
         "budget is a separate run whose learning-rate decay ends at its own end. Measured wall time and model FLOPs "

