@@ -1,7 +1,7 @@
 """A WordPiece vocabulary learnt from the study's training text, for small shapes (``train_vocab_size``).
 
 With bert-base-uncased's 30,522 WordPieces a hidden-128 encoder spends ~80% of a BERT training step in the
-decoder (bert-base: ~25%), and short budgets go on learning word frequencies through the decoder instead of
+decoder (bert-base: ~22%), and short budgets go on learning word frequencies through the decoder instead of
 context. A few thousand WordPieces learnt from the same text keep the decoder's share near bert-base's.
 Every arm, the held-out text and the fine-tuning task use the one vocabulary.
 """
