@@ -2,7 +2,7 @@
 
 With bert-base-uncased's 30,522 WordPieces a hidden-128 encoder spends ~80% of a BERT training step in the
 decoder (bert-base: ~22%), and short budgets go on learning word frequencies through the decoder instead of
-context. A few thousand WordPieces learnt from the same text keep the decoder's share near bert-base's.
+context. 8,192 WordPieces learnt from the same text cut the decoder's share to ~55% at hidden 128.
 Every arm, the held-out text and the fine-tuning task use the one vocabulary.
 """
 
