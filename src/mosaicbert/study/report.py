@@ -150,6 +150,9 @@ def markdown(results: dict) -> str:
             f"a {study['train_vocab_size']}-entry WordPiece vocabulary learnt from the training news (at this "
             "shape bert-base-uncased's 30,522-row decoder would dominate every step), "
             if study.get("train_vocab_size") else "the recipes' tokenizer, ")
+        + ("every arm's MLM decoder bias starting at the training news' log word frequencies "
+           "(`model.mlm_bias_init: unigram`: short budgets then measure learning from context, not learning which "
+           "words are common), " if flatten(study["pretrain"]).get("model.mlm_bias_init") == "unigram" else "")
         + "the same packed real news corpus in the same order, the same "
         "seed. Budgets are equal wall-clock: an interleaved calibration (all arms trained in turns on the same "
         "batches) gives each arm's seconds per step, each budget becomes that arm's number of steps, and every "

@@ -138,9 +138,11 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
         _save(calib_path, saved)
     calibration = {a: saved[a] for a in arms}
 
-    from .downstream import finetune_accuracy, task_files
-    from .evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline, unigram_log_probs
+    from mosaicbert.data.unigram import unigram_log_probs
     from mosaicbert.tokenizer import load_tokenizer
+
+    from .downstream import finetune_accuracy, task_files
+    from .evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline
 
     plan = [(m, b, a, steps_for_budget(b, calibration[a]["seconds_per_step"])) for m, b in zip(mults, budgets)
             for a in arms]

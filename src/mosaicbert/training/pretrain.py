@@ -16,8 +16,10 @@ from mosaicbert.callbacks.gloo_fsdp import GlooFSDPGradientAverage
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
+from mosaicbert.data.unigram import unigram_log_probs
 from mosaicbert.models import build_composer_model, export_to_hf, full_network
 from mosaicbert.models.flops import mlm_training_flops
+from mosaicbert.models.output_bias import set_mlm_bias_to_frequencies
 from mosaicbert.tokenizer import load_tokenizer
 
 from .checkpoints import repair_checkpoint_folder
@@ -25,7 +27,7 @@ from .console import EvalLine
 from .fsdp import build_fsdp_config
 from .precision import resolve_precision
 from .registries import build_algorithms, build_callbacks, build_loggers, build_optimizer, build_scheduler
-from .schema import PretrainConfig
+from .schema import MLM_BIAS_SAMPLES, PretrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,10 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
                                  model_config=dict(cfg.model.model_config), init_from=cfg.model.init_from,
                                  expected_new_weights=tuple(cfg.model.expected_new_weights),
                                  autocast_dtype=autocast_dtype)
+    if cfg.model.mlm_bias_init == "unigram":
+        # every rank counts the same samples: the same bias everywhere without a broadcast
+        set_mlm_bias_to_frequencies(model.model, unigram_log_probs(tokenizer, cfg.train_loader, cfg.max_seq_len,
+                                                                   MLM_BIAS_SAMPLES))
 
     # the MaskingRateScheduler sets train_masker.step to the batch count before every batch: masks are a pure
     # function of (seed, batch, sample), the same however the batch is split over ranks and microbatches

@@ -19,6 +19,11 @@ from .fsdp import FSDPConfig, build_fsdp_config
 from .precision import default_device, resolve_precision
 from .registries import ALGORITHMS, CALLBACKS, LOGGERS, OPTIMIZERS, SCHEDULERS
 
+# model.mlm_bias_init: how a new MLM head's decoder bias starts (zeros as in BERT, or the training split's log
+# word frequencies, counted on its first MLM_BIAS_SAMPLES samples)
+MLM_BIAS_INITS = ("zeros", "unigram")
+MLM_BIAS_SAMPLES = 100_000
+
 # torch.compile's keyword arguments (Composer passes compile_config to it as they are)
 COMPILE_OPTIONS = ("fullgraph", "dynamic", "backend", "mode", "options", "disable")
 
@@ -36,6 +41,8 @@ class ModelSection:
     # heads that start fresh because init_from has none, e.g. [mlm_head] for a plain BertModel or a
     # sentence-transformers checkpoint; initialised as the recipe's own (the MLM decoder tied to the word embeddings)
     expected_new_weights: List[str] = field(default_factory=list)
+    # a new MLM head's decoder bias: zeros | unigram (the train_loader split's log word frequencies)
+    mlm_bias_init: str = "zeros"
 
     def check(self) -> None:
         """The name and ``model_config`` keys against the model registry (shared with the fine-tuning configs)."""
@@ -197,6 +204,19 @@ class PretrainConfig:
     def _validate_model(self) -> None:
         self.model.check()
         name = self.model.name
+        bias_init = self.model.mlm_bias_init
+        if bias_init not in MLM_BIAS_INITS:
+            raise ConfigError(f"config key 'model.mlm_bias_init': unknown value {bias_init!r}"
+                              f"{did_you_mean(bias_init, MLM_BIAS_INITS)}; choose from: {', '.join(MLM_BIAS_INITS)}")
+        if bias_init != "zeros":
+            new_head = not self.model.init_from or any(
+                head in self.model.expected_new_weights for head in mlm_head_prefixes(name))
+            if not new_head:
+                raise ConfigError("config key 'model.mlm_bias_init': sets the bias of a new MLM head only; with "
+                                  "'model.init_from' list the head in 'model.expected_new_weights'")
+            if self.train_loader.streams:
+                raise ConfigError("config key 'model.mlm_bias_init': counts words of one dataset "
+                                  "('train_loader.local'/'remote'), not of 'train_loader.streams'")
         if self.model.expected_new_weights:
             if not self.model.init_from:
                 raise ConfigError("config key 'model.expected_new_weights': applies only with 'model.init_from'")
