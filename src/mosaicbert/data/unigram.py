@@ -10,6 +10,8 @@ from transformers import PreTrainedTokenizerBase
 
 from .loaders import MLMLoaderConfig, build_text_dataset
 
+COUNT_CHUNK = 4096  # samples whose token ids are counted together
+
 
 def unigram_log_probs(tokenizer: PreTrainedTokenizerBase, loader: MLMLoaderConfig | str | Path, seq_len: int,
                       max_samples: int | None = None, split: str = "train") -> torch.Tensor:
@@ -20,10 +22,10 @@ def unigram_log_probs(tokenizer: PreTrainedTokenizerBase, loader: MLMLoaderConfi
         loader = MLMLoaderConfig(local=str(loader), split=split)
     dataset = build_text_dataset(replace(loader, shuffle=False), tokenizer, seq_len, 64)
     samples = range(len(dataset) if max_samples is None else min(max_samples, len(dataset)))
-    counts = torch.zeros(len(tokenizer), dtype=torch.float64)
-    for i in samples:
-        sample = dataset[i]
-        counts += torch.bincount(sample["input_ids"][sample["attention_mask"].bool()], minlength=len(tokenizer))
-    counts += 1.0
+    counts = torch.ones(len(tokenizer), dtype=torch.float64)  # add-one smoothing
+    for start in range(0, len(samples), COUNT_CHUNK):  # one bincount per chunk, not per sample
+        chunk = [dataset[i] for i in samples[start:start + COUNT_CHUNK]]
+        ids = torch.cat([sample["input_ids"][sample["attention_mask"].bool()] for sample in chunk])
+        counts += torch.bincount(ids, minlength=len(tokenizer))
     counts[torch.tensor(tokenizer.all_special_ids)] = 0.0
     return (counts / counts.sum()).log()
