@@ -15,13 +15,11 @@ def set_mlm_bias_to_frequencies(network: nn.Module, log_probs: torch.Tensor) -> 
     """Copy ``log_probs`` (one per tokenizer id) into the decoder bias of ``network``'s MLM head; ids that are
     never a label (special tokens, -inf) and MosaicBERT's padded rows get the rarest word's value."""
     bias = network.get_output_embeddings().bias
-    finite = log_probs[torch.isfinite(log_probs)]
-    if finite.numel() == 0:
-        raise ValueError("mlm_bias_init: the training data holds no word to count")
     if log_probs.numel() > bias.numel():
         raise ValueError(f"mlm_bias_init: {log_probs.numel()} word frequencies for a decoder of "
                          f"{bias.numel()} rows (tokenizer larger than the model's vocab_size)")
-    values = torch.full((bias.numel(),), float(finite.min()), dtype=torch.float64)
-    values[: log_probs.numel()] = torch.where(torch.isfinite(log_probs), log_probs, finite.min())
+    rarest = log_probs[torch.isfinite(log_probs)].min()  # add-one smoothing: every non-special id is finite
+    values = torch.full((bias.numel(),), float(rarest), dtype=torch.float64)
+    values[: log_probs.numel()] = torch.where(torch.isfinite(log_probs), log_probs, rarest)
     with torch.no_grad():
         bias.copy_(values.to(bias.dtype))
