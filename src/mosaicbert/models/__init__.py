@@ -29,12 +29,14 @@ TASK_WRAPPERS = {"mlm": MaskedLMComposerModel, "classification": SequenceClassif
 
 def build_composer_model(name: str, task: str, *, tokenizer_name: str = "bert-base-uncased",
                          model_config: dict | None = None, init_from: str | None = None,
-                         num_labels: int | None = None, expected_new_weights: Iterable[str] = (),
+                         init_layers: int | None = None, num_labels: int | None = None,
+                         expected_new_weights: Iterable[str] = (),
                          autocast_dtype: str | torch.dtype | None = None) -> ComposerModel:
     """Build model ``name`` for ``task``.
 
     ``model_config`` overrides the config (bert-base defaults, or the config of ``init_from``).
-    ``init_from``: HF BERT/MosaicBERT directory or Hub name, or a Composer checkpoint of this recipe.
+    ``init_from``: HF BERT/MosaicBERT directory or Hub name, or a Composer checkpoint of this recipe;
+    ``init_layers``: keep only its bottom N encoder layers.
     ``num_labels``: classes of a classifier (1 = regression). ``expected_new_weights``: prefixes of
     parameters that may be missing from ``init_from`` (new heads, e.g. ``("classifier", "bert.pooler")``).
     ``autocast_dtype`` (e.g. ``"bf16"``): run forward and loss under ``torch.autocast``.
@@ -47,6 +49,8 @@ def build_composer_model(name: str, task: str, *, tokenizer_name: str = "bert-ba
     family = MODEL_REGISTRY[name]
     autocast_dtype = resolve_autocast_dtype(autocast_dtype)
     source = read_weights(init_from) if init_from else None
+    if source is not None and init_layers is not None:
+        source = source.first_layers(init_layers)
     network = family.build(task, model_config, source, num_labels, expected_new_weights)
     return TASK_WRAPPERS[task](network, tokenizer=load_tokenizer(tokenizer_name), autocast_dtype=autocast_dtype)
 

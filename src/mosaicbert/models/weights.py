@@ -37,6 +37,8 @@ CONFIG_METADATA_KEYS = ("architectures", "auto_map", "model_type", "transformers
                         "torch_dtype", "dtype", "_attn_implementation_autoset")
 # Prefix of the weights inside a Composer checkpoint: the attribute holding the network in HuggingFaceModel.
 COMPOSER_MODEL_PREFIX = "model."
+# A parameter of encoder layer N, in every source layout (keys are normalised to the ``bert.`` prefix).
+ENCODER_LAYER_KEY = re.compile(r"bert\.encoder\.layer\.(\d+)\.")
 # Legacy names of TensorFlow-converted BERT checkpoints.
 LEGACY_LAYERNORM_NAMES = {"LayerNorm.gamma": "LayerNorm.weight", "LayerNorm.beta": "LayerNorm.bias"}
 
@@ -56,6 +58,18 @@ class SourceWeights:
     def network_config(self) -> dict:
         """The source's config without file metadata (``model_type``, ``architectures``, ``auto_map``, ...)."""
         return {k: v for k, v in self.config.items() if k not in CONFIG_METADATA_KEYS}
+
+    def first_layers(self, count: int) -> SourceWeights:
+        """The source cut to its bottom ``count`` encoder layers: a shallower, faster network that keeps most
+        of what the checkpoint learned (dropping top layers, Sajjad et al. 2023), e.g. to adapt a sentence
+        encoder, whose top layers serve its pooling, to masked-word prediction."""
+        layer_of = {key: int(match.group(1)) for key in self.state_dict if (match := ENCODER_LAYER_KEY.match(key))}
+        available = max(layer_of.values(), default=-1) + 1
+        if not 1 <= count <= available:
+            raise WeightsMismatchError(f"init_layers={count}: {self.origin} has {available} encoder layers; "
+                                       f"choose 1 to {available}", [], [], [])
+        kept = {k: v for k, v in self.state_dict.items() if layer_of.get(k, -1) < count}
+        return SourceWeights(kept, {**self.config, "num_hidden_layers": count}, self.origin)
 
 
 class WeightsMismatchError(ValueError):

@@ -43,6 +43,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     tokenizer = load_tokenizer(cfg.model.tokenizer_name)
     model = build_composer_model(cfg.model.name, "mlm", tokenizer_name=cfg.model.tokenizer_name,
                                  model_config=dict(cfg.model.model_config), init_from=cfg.model.init_from,
+                                 init_layers=cfg.model.init_layers,
                                  expected_new_weights=tuple(cfg.model.expected_new_weights),
                                  autocast_dtype=autocast_dtype)
     if cfg.model.mlm_bias_init == "unigram":
@@ -87,7 +88,8 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
         max_duration=cfg.max_duration,
         eval_interval=cfg.eval_interval,
         eval_subset_num_batches=cfg.eval_subset_num_batches,
-        optimizers=build_optimizer(cfg.optimizer, model),
+        optimizers=build_optimizer(cfg.optimizer, model, lr_factor=cfg.new_weights_lr_factor, fast_modules=[
+            model.model.get_submodule(head) for head in cfg.model.expected_new_weights]),
         schedulers=build_scheduler(cfg.scheduler),
         step_schedulers_every_batch=True,
         algorithms=algorithms,

@@ -24,7 +24,7 @@ load time. The classes are Composer's and torch's, plus the recipe's own Compose
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 from composer.callbacks import LRMonitor, MemoryMonitor, OptimizerMonitor, RuntimeEstimator, SpeedMonitor
@@ -89,9 +89,21 @@ LOGGERS = Registry("logger", {
 }, requires={"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"})
 
 
-def build_optimizer(section: Any, model: torch.nn.Module, key: str = "optimizer") -> torch.optim.Optimizer:
-    """Build the optimizer named in ``section`` over all parameters of ``model``."""
-    return OPTIMIZERS.build_one(section, key, params=model.parameters())
+def build_optimizer(section: Any, model: torch.nn.Module, key: str = "optimizer",
+                    fast_modules: Iterable[torch.nn.Module] = (), lr_factor: float = 1.0) -> torch.optim.Optimizer:
+    """Build the optimizer named in ``section`` over all parameters of ``model``. Parameters that belong only
+    to ``fast_modules`` (fresh heads; not a weight tied to the encoder) learn at ``lr_factor`` x ``lr``."""
+    fast_modules = list(fast_modules)
+    if lr_factor == 1.0 or not fast_modules:
+        return OPTIMIZERS.build_one(section, key, params=model.parameters())
+    fast_names = [name for name, module in model.named_modules() if any(module is m for m in fast_modules)]
+    fast, slow = {}, {}
+    for name, param in model.named_parameters(remove_duplicate=False):
+        inside = any(name.startswith(f"{prefix}.") for prefix in fast_names)
+        (fast if inside else slow)[id(param)] = param
+    fast = [param for pid, param in fast.items() if pid not in slow]
+    return OPTIMIZERS.build_one(section, key, params=[{"params": list(slow.values())},
+                                                       {"params": fast, "lr": section["lr"] * lr_factor}])
 
 
 def build_scheduler(section: Any, key: str = "scheduler") -> ComposerScheduler:

@@ -38,6 +38,8 @@ class ModelSection:
     # None: from scratch; an HF BERT/MosaicBERT directory or Hub name (continued pretraining), or a
     # Composer checkpoint of this recipe (weights only)
     init_from: Optional[str] = None
+    # keep only the bottom N encoder layers of init_from (null: all): a shallower network that trains faster
+    init_layers: Optional[int] = None
     # heads that start fresh because init_from has none, e.g. [mlm_head] for a plain BertModel or a
     # sentence-transformers checkpoint; initialised as the recipe's own (the MLM decoder tied to the word embeddings)
     expected_new_weights: List[str] = field(default_factory=list)
@@ -45,11 +47,17 @@ class ModelSection:
     mlm_bias_init: str = "zeros"
 
     def check(self) -> None:
-        """The name and ``model_config`` keys against the model registry (shared with the fine-tuning configs)."""
+        """The name and ``model_config`` keys against the model registry, and ``init_layers`` (shared with the
+        fine-tuning configs)."""
         try:
             check_model_section(self.name, self.model_config)
         except ModelSectionError as err:
             raise ConfigError(str(err)) from None
+        if self.init_layers is not None:
+            if not self.init_from:
+                raise ConfigError("config key 'model.init_layers': applies only with 'model.init_from'")
+            if self.init_layers < 1:
+                raise ConfigError(f"config key 'model.init_layers': {self.init_layers} is not a layer count (>= 1)")
 
 
 @dataclass
@@ -87,6 +95,9 @@ class PretrainConfig:
                                                default_factory=lambda: {"name": "linear_decay_with_warmup",
                                                                         "t_warmup": "0.06dur", "alpha_f": 0.02})
     algorithms: Dict[str, Any] = registry_field(ALGORITHMS, many=True)
+    # the learning rate of the fresh heads (model.expected_new_weights) as a multiple of optimizer.lr: a new
+    # head beside imported weights can move faster than the encoder it reads
+    new_weights_lr_factor: float = 1.0
 
     # System
     seed: int = 17
@@ -217,6 +228,15 @@ class PretrainConfig:
             if self.train_loader.streams:
                 raise ConfigError("config key 'model.mlm_bias_init': counts words of one dataset "
                                   "('train_loader.local'/'remote'), not of 'train_loader.streams'")
+        if self.new_weights_lr_factor != 1.0:
+            if self.new_weights_lr_factor <= 0:
+                raise ConfigError(f"config key 'new_weights_lr_factor': must be positive, got "
+                                  f"{self.new_weights_lr_factor}")
+            if not self.model.expected_new_weights:
+                raise ConfigError("config key 'new_weights_lr_factor': applies to 'model.expected_new_weights', "
+                                  "which is empty")
+            if "lr" not in self.optimizer:
+                raise ConfigError("config key 'new_weights_lr_factor': multiplies 'optimizer.lr', which is not set")
         if self.model.expected_new_weights:
             if not self.model.init_from:
                 raise ConfigError("config key 'model.expected_new_weights': applies only with 'model.init_from'")
