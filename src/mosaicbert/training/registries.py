@@ -97,11 +97,11 @@ def build_optimizer(section: Any, model: torch.nn.Module, key: str = "optimizer"
     if lr_factor == 1.0 or not fast_modules:
         return OPTIMIZERS.build_one(section, key, params=model.parameters())
     fast_names = [name for name, module in model.named_modules() if any(module is m for m in fast_modules)]
-    fast, slow = {}, {}
+    in_fast, slow = {}, {}
     for name, param in model.named_parameters(remove_duplicate=False):
         inside = any(name.startswith(f"{prefix}.") for prefix in fast_names)
-        (fast if inside else slow)[id(param)] = param
-    fast = [param for pid, param in fast.items() if pid not in slow]
+        (in_fast if inside else slow)[id(param)] = param
+    fast = [param for pid, param in in_fast.items() if pid not in slow]  # a tied weight keeps the base rate
     return OPTIMIZERS.build_one(section, key, params=[{"params": list(slow.values())},
                                                        {"params": fast, "lr": section["lr"] * lr_factor}])
 
