@@ -1,5 +1,6 @@
 """Continued pretraining from a BERT checkpoint without an MLM head (``model.expected_new_weights``, the new
-head's bias from ``model.mlm_bias_init``), and the console of a run: one line per evaluation, the full log in a file of the run folder."""
+head's bias from ``model.mlm_bias_init``, ``model.init_layers``, ``new_weights_lr_factor``), the quickstart's YAML
+as shipped, and the console of a run: one line per evaluation, the full log in a file of the run folder."""
 
 from __future__ import annotations
 
