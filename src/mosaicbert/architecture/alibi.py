@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 from torch import nn
@@ -34,20 +35,32 @@ def alibi_bias(slopes: torch.Tensor, seq_len: int) -> torch.Tensor:
 
 
 class AlibiBias(nn.Module):
-    """Slopes plus a bias table precomputed for ``starting_size`` tokens, grown on demand for longer sequences.
+    """The fp32 slopes and a bias table for at least ``starting_size`` tokens, made on first use on each device.
 
-    The table is a plain cached tensor, not a buffer: DDP would otherwise broadcast it every step (and fail once
-    ranks grew it to different sizes). It follows the slopes' device, rebuilt after ``.to()`` moves.
+    Neither is a buffer (both are plain cached tensors, computed from the head count): FSDP1's mixed precision
+    casts buffers to bf16, which would round 4 of bert-base's 12 slopes; DDP would broadcast them every step;
+    transformers 5 allocates non-persistent buffers empty in ``from_pretrained``; and a model built on the meta
+    device would hold meta tensors. Computed where the activations live, they are exact under every sharding.
     """
 
     def __init__(self, num_heads: int, starting_size: int):
         super().__init__()
+        self.num_heads = num_heads
         self.starting_size = starting_size
-        self.register_buffer("slopes", alibi_slopes(num_heads), persistent=False)
-        self.table = alibi_bias(self.slopes, starting_size)
+        self.slopes: Optional[torch.Tensor] = None
+        self.table: Optional[torch.Tensor] = None
 
-    def bias_for(self, seq_len: int) -> torch.Tensor:
-        """The ``(heads, n, n)`` bias table with ``n >= seq_len`` (callers slice what they need)."""
-        if seq_len > self.table.shape[-1] or self.table.device != self.slopes.device:
-            self.table = alibi_bias(self.slopes, max(seq_len, self.starting_size, self.table.shape[-1]))
+    def slopes_on(self, device: torch.device) -> torch.Tensor:
+        """The ``(heads,)`` fp32 slopes on ``device``."""
+        if self.slopes is None or self.slopes.device != device:
+            self.slopes = alibi_slopes(self.num_heads).to(device)
+            self.table = None
+        return self.slopes
+
+    def bias_for(self, seq_len: int, device: torch.device) -> torch.Tensor:
+        """The ``(heads, n, n)`` bias table on ``device`` with ``n >= seq_len`` (callers slice what they need)."""
+        slopes = self.slopes_on(device)
+        if self.table is None or seq_len > self.table.shape[-1]:
+            size = max(seq_len, self.starting_size, 0 if self.table is None else self.table.shape[-1])
+            self.table = alibi_bias(slopes, size)
         return self.table

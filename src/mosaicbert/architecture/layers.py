@@ -56,7 +56,8 @@ class MosaicBertEncoder(nn.Module):
 
     def forward(self, hidden: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:
         backend = ATTENTION_BACKENDS[resolve_attention_backend(self.attention_backend, hidden.device)]
-        slopes, bias = (None, None) if self.alibi is None else (self.alibi.slopes, self.alibi.bias_for(max_seqlen))
+        slopes, bias = (None, None) if self.alibi is None else (
+            self.alibi.slopes_on(hidden.device), self.alibi.bias_for(max_seqlen, hidden.device))
         context = AttentionContext(cu_seqlens, max_seqlen, slopes, bias)
         for layer in self.layer:
             if self.gradient_checkpointing and self.training:

@@ -104,7 +104,9 @@ class MosaicBertModel(MosaicBertPreTrainedModel):
 class MosaicBertForMaskedLM(MosaicBertPreTrainedModel):
     """Masked LM; with ``labels`` the head runs only on masked tokens (``labels != -100``)."""
 
-    _tied_weights_keys = ["mlm_head.decoder.weight"]
+    # target -> source: the form transformers 5 requires; transformers 4.57 reads the keys (the tie itself goes
+    # through get_input/output_embeddings in both)
+    _tied_weights_keys = {"mlm_head.decoder.weight": "bert.embeddings.word_embeddings.weight"}
 
     def __init__(self, config: MosaicBertConfig):
         super().__init__(config)
@@ -161,4 +163,5 @@ class MosaicBertForSequenceClassification(MosaicBertPreTrainedModel):
 
 
 def _use_return_dict(config: MosaicBertConfig, return_dict: Optional[bool]) -> bool:
-    return config.use_return_dict if return_dict is None else return_dict
+    """``return_dict`` or the config's (``config.return_dict``: ``use_return_dict`` is deprecated in transformers 5)."""
+    return config.return_dict if return_dict is None else return_dict

@@ -1,0 +1,132 @@
+"""Exported models load where this package does not exist, in the pinned transformers 4.57 and in transformers 5.
+
+Each check runs in a fresh interpreter in which ``import mosaicbert`` fails: ``AutoModelFor*.from_pretrained`` (remote
+code for MosaicBERT, plain transformers for ``hf_bert``), the ``fill-mask`` pipeline, and logits equal to the models
+that were exported. transformers 5 comes from ``scripts/transformers5_env.sh`` (a cached ``pip --target`` directory,
+never the project venv, whose Streaming needs transformers < 5), put first on ``PYTHONPATH``; torch is the venv's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import transformers
+
+from mosaicbert.models import build_composer_model, export_to_hf
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
+EXACT_BERT = {"position_embedding_type": "absolute", "ffn_type": "mlp"}
+
+# Runs in the fresh interpreter: argv[1] is the JSON request (export dirs, sentences, output file).
+_LOAD_WITHOUT_MOSAICBERT = r"""
+import importlib.abc, json, sys
+
+class RefuseMosaicBert(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "mosaicbert":
+            raise ModuleNotFoundError(f"{name} is hidden from this process")
+
+sys.meta_path.insert(0, RefuseMosaicBert())  # the venv's editable install would find it otherwise
+try:
+    import mosaicbert
+    sys.exit("mosaicbert is importable")
+except ModuleNotFoundError:
+    pass
+
+import torch
+import transformers
+from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+request = json.loads(sys.argv[1])
+results = {"version": transformers.__version__, "logits": {}, "fill_mask": {}, "modules": {}}
+for name, (directory, auto_class) in request["exports"].items():
+    remote = name.startswith("mosaic")
+    tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=remote)
+    batch = dict(tokenizer(request["sentences"], padding=True, return_tensors="pt"))
+    model = getattr(transformers, auto_class).from_pretrained(directory, trust_remote_code=remote).eval()
+    with torch.no_grad():
+        results["logits"][name] = model(**batch).logits
+    results["modules"][name] = type(model).__module__
+    if auto_class == "AutoModelForMaskedLM":
+        fill_mask = pipeline("fill-mask", model=directory, trust_remote_code=remote, top_k=5)
+        results["fill_mask"][name] = [[c["token"] for c in fill_mask(s)] for s in request["sentences"]]
+results["mosaicbert_loaded"] = [m for m in sys.modules if m.split(".")[0] == "mosaicbert"]
+torch.save(results, request["out"])
+"""
+
+
+@pytest.fixture(scope="session")
+def transformers5_path() -> str:
+    """The cached transformers 5 directory (installed by the script on first use: ~40 s, 280 MB)."""
+    done = subprocess.run(["bash", str(REPO / "scripts/transformers5_env.sh")], capture_output=True, text=True,
+                          env={**os.environ, "PYTHON": sys.executable}, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def exports(minilm_dir, tmp_path_factory):
+    """Networks as exported, 0 training steps: a tiny ALiBi + GeGLU MosaicBERT MLM (random init, padded vocab),
+    real MiniLM weights under a new 3-way MosaicBERT classifier, and a tiny transformers BERT (``hf_bert``)."""
+    torch.manual_seed(0)
+    models = {
+        "mosaic_mlm": build_composer_model("mosaic_bert", "mlm", model_config=TINY),
+        "mosaic_cls": build_composer_model("mosaic_bert", "classification", num_labels=3, init_from=str(minilm_dir),
+                                           model_config=EXACT_BERT, expected_new_weights=("classifier",)),
+        "hf_bert": build_composer_model("hf_bert", "mlm", model_config=TINY),
+    }
+    root = tmp_path_factory.mktemp("exports")
+    return {name: (model.eval(), export_to_hf(model, root / name)) for name, model in models.items()}
+
+
+def _masked_sentences(news_sentences, count=4):
+    """Real sentences with their fourth word replaced by [MASK]."""
+    sentences = [s.split() for s in news_sentences if len(s.split()) > 6][:count]
+    return [" ".join(words[:3] + ["[MASK]"] + words[4:]) for words in sentences]
+
+
+def _load_elsewhere(exports, sentences, tmp_path, pythonpath: str | None) -> dict:
+    auto_classes = {"mosaic_mlm": "AutoModelForMaskedLM", "mosaic_cls": "AutoModelForSequenceClassification",
+                    "hf_bert": "AutoModelForMaskedLM"}
+    request = {"exports": {name: (str(directory), auto_classes[name]) for name, (_, directory) in exports.items()},
+               "sentences": sentences, "out": str(tmp_path / "results.pt")}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no src/ of this checkout
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "hf_modules"), TOKENIZERS_PARALLELISM="false")
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    done = subprocess.run([sys.executable, "-c", _LOAD_WITHOUT_MOSAICBERT, json.dumps(request)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return torch.load(tmp_path / "results.pt")
+
+
+@pytest.mark.parametrize("stack", ["pinned", "transformers5"])
+def test_exports_load_and_give_the_same_logits_without_mosaicbert(stack, exports, tokenizer, news_sentences,
+                                                                   tmp_path, request):
+    pythonpath = request.getfixturevalue("transformers5_path") if stack == "transformers5" else None
+    sentences = _masked_sentences(news_sentences)
+    results = _load_elsewhere(exports, sentences, tmp_path, pythonpath)
+    expected_version = Path(pythonpath).name.split("-")[-1] if pythonpath else transformers.__version__
+    assert results["version"] == expected_version and (stack == "pinned") == results["version"].startswith("4.")
+    assert results["mosaicbert_loaded"] == []
+    assert results["modules"]["mosaic_mlm"].startswith("transformers_modules.")
+    assert results["modules"]["hf_bert"].startswith("transformers.models.bert")
+
+    batch = dict(tokenizer(sentences, padding=True, return_tensors="pt"))
+    real = batch["attention_mask"].bool()
+    masks = batch["input_ids"] == tokenizer.mask_token_id
+    for name, (model, _) in exports.items():
+        with torch.no_grad():
+            expected = model.model(**batch).logits
+        got = results["logits"][name]
+        assert torch.allclose(got[real] if got.dim() == 3 else got, expected[real] if got.dim() == 3 else expected,
+                              atol=1e-5), name
+        if name in results["fill_mask"]:
+            assert results["fill_mask"][name] == expected[masks].topk(5).indices.tolist(), name
