@@ -98,7 +98,8 @@ def _load_elsewhere(exports, sentences, tmp_path, pythonpath: str | None) -> dic
     request = {"exports": {name: (str(directory), auto_classes[name]) for name, (_, directory) in exports.items()},
                "sentences": sentences, "out": str(tmp_path / "results.pt")}
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no src/ of this checkout
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "hf_modules"), TOKENIZERS_PARALLELISM="false")
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "hf_modules"), TOKENIZERS_PARALLELISM="false",
+               OMP_NUM_THREADS="1")  # tiny models: one thread is fastest on a shared machine
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     done = subprocess.run([sys.executable, "-c", _LOAD_WITHOUT_MOSAICBERT, json.dumps(request)], cwd=tmp_path,

@@ -56,6 +56,15 @@ def test_unknown_compile_option_is_one_line(mds_dir, capsys):
     assert "config key 'compile_config.mdoe': not an option of torch.compile (did you mean 'mode'?)" in err
 
 
+def test_fullgraph_compile_is_refused_for_mosaic_bert_with_the_reason(mds_dir, capsys):
+    """Unpadding's shapes depend on the data: ``fullgraph: true`` would fail at the first batch, after set-up."""
+    err = run_cli(capsys, str(TINY), *data_overrides(mds_dir), "compile_config.fullgraph=true")
+    assert ("config key 'compile_config.fullgraph': true cannot work for mosaic_bert: unpadding has data-dependent "
+            "shapes") in err
+    cfg = load_config(TINY, [*data_overrides(mds_dir), "compile_config.fullgraph=false"], PretrainConfig)
+    assert cfg.compile_config == {"fullgraph": False}
+
+
 @pytest.mark.parametrize("enabled", [False, True])
 def test_training_metrics_are_opt_in(enabled, news_mds, tmp_path):
     from mosaicbert.training.pretrain import build_trainer

@@ -2,7 +2,8 @@
 
 Real tokens of a ``(batch, seq)`` batch are laid out sequence after sequence in one ``(total, ...)`` tensor;
 ``cu_seqlens`` (int32, ``batch + 1`` offsets) and ``max_seqlen`` describe the sequence boundaries, the layout
-used by variable-length attention kernels.
+used by variable-length attention kernels. The one host sync is ``nonzero`` (the number of real tokens sets the
+unpadded shape); ``max_seqlen`` is the padded length, an upper bound, which is all flash-attn needs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class PaddingInfo:
 
     indices: torch.Tensor  # (total,) int64 positions of real tokens in the flattened batch
     cu_seqlens: torch.Tensor  # (batch_size + 1,) int32 cumulative sequence lengths
-    max_seqlen: int
+    max_seqlen: int  # upper bound on the longest sequence: the padded length (the exact one costs a host sync)
     batch_size: int
     seq_len: int
 
@@ -30,7 +31,7 @@ def padding_info(attention_mask: torch.Tensor) -> PaddingInfo:
     cu_seqlens = torch.nn.functional.pad(torch.cumsum(seqlens, dim=0, dtype=torch.int32), (1, 0))
     indices = torch.nonzero(mask.flatten(), as_tuple=False).flatten()
     batch_size, seq_len = mask.shape
-    return PaddingInfo(indices, cu_seqlens, int(seqlens.max()) if batch_size else 0, batch_size, seq_len)
+    return PaddingInfo(indices, cu_seqlens, seq_len, batch_size, seq_len)
 
 
 def unpad(padded: torch.Tensor, info: PaddingInfo) -> torch.Tensor:

@@ -43,6 +43,8 @@ class NetworkFamily:
     source_config: Callable[[SourceWeights], dict] | None = None
     # fields per task that override the source's config (the caller's model_config still wins)
     task_config: dict[str, dict] = field(default_factory=dict)
+    # why torch.compile cannot trace the network as one graph (compile_config.fullgraph is refused); None: no known reason
+    graph_breaks: str | None = None
 
     def build(self, task: str, model_config: dict | None = None, source: SourceWeights | None = None,
               num_labels: int | None = None, expected_new_weights: Iterable[str] = ()) -> PreTrainedModel:

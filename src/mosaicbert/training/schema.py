@@ -195,6 +195,7 @@ class PretrainConfig:
             if name not in COMPILE_OPTIONS:
                 raise ConfigError(f"config key 'compile_config.{name}': not an option of torch.compile"
                                   f"{did_you_mean(name, COMPILE_OPTIONS)}; choose from: {', '.join(COMPILE_OPTIONS)}")
+        self._validate_fullgraph()
         if self.fsdp_config is not None:
             fsdp = build_fsdp_config(self.fsdp_config, self.device_type)
             if self.device_train_microbatch_size == "auto" and not isinstance(fsdp, FSDPConfig):
@@ -211,6 +212,15 @@ class PretrainConfig:
             loader = getattr(self, name)
             if loader is not None:
                 _check_data_paths(loader, name)
+
+    def _validate_fullgraph(self) -> None:
+        from mosaicbert.models import MODEL_REGISTRY
+
+        graph_breaks = MODEL_REGISTRY[self.model.name].graph_breaks
+        if (self.compile_config or {}).get("fullgraph") and graph_breaks:
+            raise ConfigError(f"config key 'compile_config.fullgraph': true cannot work for {self.model.name}: "
+                              f"{graph_breaks}, so torch.compile must break the graph there; leave fullgraph out "
+                              f"(the layers between the breaks still compile)")
 
     def _validate_model(self) -> None:
         self.model.check()
