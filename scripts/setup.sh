@@ -16,4 +16,4 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 # transformers 5 beside it (not in it) for the export test: a cached directory, ~40 s and 280 MB the first time
-bash scripts/transformers5_env.sh >/dev/null
+PYTHON="$VENV/bin/python" bash scripts/transformers5_env.sh >/dev/null

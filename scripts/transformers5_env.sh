@@ -10,7 +10,8 @@ DIR=${MOSAICBERT_TRANSFORMERS5_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mosaicbert/t
 PYTHON=${PYTHON:-${VENV:-.venv}/bin/python}
 if [ ! -f "$DIR/.complete" ]; then
   mkdir -p "$(dirname "$DIR")"
-  staging=$(mktemp -d "$DIR.partial.XXXXXX") && chmod 755 "$staging"  # a killed install leaves only this behind, never a half $DIR
+  # a killed install leaves only this staging directory behind, never a half-filled $DIR
+  staging=$(mktemp -d "$DIR.partial.XXXXXX") && chmod 755 "$staging"
   # its dependency resolver lists conflicts with the venv's packages: expected (this directory is used alone)
   if ! "$PYTHON" -m pip install --quiet --disable-pip-version-check --target "$staging" "transformers==$VERSION" \
       >"$staging.log" 2>&1; then
