@@ -34,20 +34,29 @@ def alibi_bias(slopes: torch.Tensor, seq_len: int) -> torch.Tensor:
 
 
 class AlibiBias(nn.Module):
-    """Slopes plus a bias table precomputed for ``starting_size`` tokens, grown on demand for longer sequences.
+    """Slopes plus bias tables built on first use, one per (dtype, device), grown for longer sequences.
 
-    The table is a plain cached tensor, not a buffer: DDP would otherwise broadcast it every step (and fail once
-    ranks grew it to different sizes). It follows the slopes' device, rebuilt after ``.to()`` moves.
+    Nothing is built until a backend asks (flash-attn needs only the slopes). A table covers at least
+    ``starting_size`` tokens and grows to the next power of two, so sequences past the training length cost
+    one rebuild per doubling (not one per batch, nor a recompile per length). The tables are plain cached
+    tensors, not buffers: DDP would otherwise broadcast them every step (and fail once ranks grew them apart).
     """
 
     def __init__(self, num_heads: int, starting_size: int):
         super().__init__()
         self.starting_size = starting_size
         self.register_buffer("slopes", alibi_slopes(num_heads), persistent=False)
-        self.table = alibi_bias(self.slopes, starting_size)
+        self.tables: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
 
-    def bias_for(self, seq_len: int) -> torch.Tensor:
-        """The ``(heads, n, n)`` bias table with ``n >= seq_len`` (callers slice what they need)."""
-        if seq_len > self.table.shape[-1] or self.table.device != self.slopes.device:
-            self.table = alibi_bias(self.slopes, max(seq_len, self.starting_size, self.table.shape[-1]))
-        return self.table
+    def reset(self) -> None:
+        """Drop the cached tables (after the slopes change)."""
+        self.tables.clear()
+
+    def bias(self, seq_len: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The ``(heads, n, n)`` bias table in ``dtype`` with ``n >= seq_len`` (callers slice what they need)."""
+        key = (dtype, self.slopes.device)
+        table = self.tables.get(key)
+        if table is None or table.shape[-1] < seq_len:
+            size = max(self.starting_size, 2 ** math.ceil(math.log2(max(seq_len, 1))))
+            self.tables[key] = table = alibi_bias(self.slopes, size).to(dtype)
+        return table

@@ -56,8 +56,8 @@ class MosaicBertEncoder(nn.Module):
 
     def forward(self, hidden: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:
         backend = ATTENTION_BACKENDS[resolve_attention_backend(self.attention_backend, hidden.device)]
-        slopes, bias = (None, None) if self.alibi is None else (self.alibi.slopes, self.alibi.bias_for(max_seqlen))
-        context = AttentionContext(cu_seqlens, max_seqlen, slopes, bias)
+        slopes, bias = (None, None) if self.alibi is None else (self.alibi.slopes, self.alibi.bias)
+        context = AttentionContext(cu_seqlens, max_seqlen, slopes, bias)  # tables only if a backend asks
         for layer in self.layer:
             if self.gradient_checkpointing and self.training:
                 hidden = torch.utils.checkpoint.checkpoint(layer, hidden, context, backend, use_reentrant=False)
