@@ -41,3 +41,14 @@ def test_classification_flops_match_the_counted_matmuls(masked_batch):
     lengths = batch["attention_mask"].sum(dim=1)
     expected = encoder_training_flops(model.model.config, lengths, classified_sequences=len(lengths))
     assert _counted_flops(model, batch) == pytest.approx(expected, rel=1e-9)
+
+
+def test_packed_rows_count_attention_per_document(masked_batch):
+    """Two sentences packed into each row (document ids 1 and 2): attention is quadratic per document."""
+    model = build_composer_model("mosaic_bert", "mlm", model_config=TINY)
+    mask = masked_batch["attention_mask"]
+    halves = torch.arange(mask.shape[1]) >= (mask.sum(dim=1, keepdim=True) // 2)
+    batch = {**masked_batch, "document_ids": (1 + halves.long()) * mask}
+    expected = mlm_training_flops(model.model.config, None, batch)
+    assert expected < mlm_training_flops(model.model.config, None, masked_batch)
+    assert _counted_flops(model, batch) == pytest.approx(expected, rel=1e-9)
