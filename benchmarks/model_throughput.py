@@ -29,11 +29,13 @@ configuration (top operators by self CPU time) to ``<out>-profiles.txt``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime
 import json
 import platform
 import random
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -151,14 +153,15 @@ def packed_workload(tokenizer, seq_len: int, batch_size: int, count: int) -> Wor
     """Long-context batches through the recipe's path: news train articles packed whole into ``seq_len``-token rows
     (``--pack_documents``), read by the MLM loader (document ids kept), 30% masked."""
     masker = MLMMasker(tokenizer, rate=0.30, seed=17)
-    with tempfile.TemporaryDirectory(prefix="packed-bench-") as root:
-        convert_split(open_source("news", ["train"])["train"], Path(root) / "train",
-                      ConversionOptions(tokenizer="bert-base-uncased", pack_documents=seq_len, compression=None,
-                                        max_docs=3 * seq_len * batch_size * count // 700 + 32, workers=0,
-                                        progress=False, overwrite=True))
-        spec = build_mlm_dataloader({"local": root, "split": "train", "shuffle": False, "num_canonical_nodes": 1},
-                                    tokenizer, seq_len, batch_size, masker)
-        batches = [masker(batch) for _, batch in zip(range(count), spec.dataloader)]
+    root = tempfile.mkdtemp(prefix="packed-bench-")
+    atexit.register(shutil.rmtree, root, True)  # at exit: Streaming's shard thread may still read it until then
+    convert_split(open_source("news", ["train"])["train"], Path(root) / "train",
+                  ConversionOptions(tokenizer="bert-base-uncased", pack_documents=seq_len, compression=None,
+                                    max_docs=3 * seq_len * batch_size * count // 700 + 32, workers=0,
+                                    progress=False, overwrite=True))
+    spec = build_mlm_dataloader({"local": root, "split": "train", "shuffle": False, "num_canonical_nodes": 1},
+                                tokenizer, seq_len, batch_size, masker)
+    batches = [masker(batch) for _, batch in zip(range(count), spec.dataloader)]
     documents = sum(len(sequence_lengths(b["attention_mask"], b[DOCUMENT_IDS])) for b in batches)
     rows = sum(len(b["input_ids"]) for b in batches)
     return Workload(f"packed{seq_len}", "mlm", batches, {name: PACKED_POLICIES for name in MODELS},

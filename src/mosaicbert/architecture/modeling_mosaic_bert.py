@@ -156,8 +156,9 @@ class MosaicBertForSequenceClassification(MosaicBertPreTrainedModel):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                 token_type_ids: Optional[torch.Tensor] = None, position_ids: Optional[torch.Tensor] = None,
-                labels: Optional[torch.Tensor] = None, return_dict: Optional[bool] = None):
-        hidden, info = self.bert.encode(input_ids, attention_mask, token_type_ids, position_ids)
+                labels: Optional[torch.Tensor] = None, return_dict: Optional[bool] = None,
+                document_ids: Optional[torch.Tensor] = None):
+        hidden, info = self.bert.encode(input_ids, attention_mask, token_type_ids, position_ids, document_ids)
         logits = self.classifier(self.dropout(self.bert.pool(hidden, info)))
         loss = None
         if labels is not None:
