@@ -8,6 +8,9 @@ train_small = the first 100,000 train documents and val = the validation split):
 Local files, pre-tokenized and packed into 128-token blocks:
     python convert_dataset.py --source files --files train=corpus/*.jsonl val=held_out.txt \\
         --out_root data/mine --tokenizer bert-base-uncased --concat_tokens 128
+Whole documents packed into rows of up to 1,024 tokens, each document attending only to itself:
+    python convert_dataset.py --source news --out_root data/news-packed --tokenizer bert-base-uncased \
+        --pack_documents 1024
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tokenizer", help="store token ids from this tokenizer instead of raw text")
     parser.add_argument("--concat_tokens", type=int, metavar="N",
                         help="pack documents into blocks of exactly N tokens (needs --tokenizer)")
+    parser.add_argument("--pack_documents", type=int, metavar="N",
+                        help="pack whole documents into rows of at most N tokens, storing their boundaries "
+                             "(long documents are split; needs --tokenizer)")
     parser.add_argument("--separator_token", help="token between packed documents (default: the tokenizer's [SEP])")
     parser.add_argument("--compression", default="zstd", help="shard compression, or 'none' (default: zstd)")
     parser.add_argument("--size_limit", default="64mb", help="shard size limit before compression (default: 64mb)")
@@ -51,7 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     options = ConversionOptions(
-        tokenizer=args.tokenizer, concat_tokens=args.concat_tokens, separator_token=args.separator_token,
+        tokenizer=args.tokenizer, concat_tokens=args.concat_tokens, pack_documents=args.pack_documents,
+        separator_token=args.separator_token,
         compression=None if args.compression.lower() == "none" else args.compression,
         size_limit=args.size_limit, max_docs=args.max_docs, workers=args.workers,
         overwrite=args.overwrite, progress=not args.no_progress)

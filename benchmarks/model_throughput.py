@@ -9,11 +9,16 @@ data loader. Workloads:
 
 - ``news128`` / ``news512``: pretraining batches as the recipe builds them: bundled news articles tokenized,
   truncated and padded to the sequence length, 30% MLM masking.
+- ``packed1024`` / ``packed2048``: long-context pretraining batches: whole news articles packed into rows of
+  1,024 / 2,048 tokens by ``convert_dataset.py --pack_documents`` and read by the recipe's loader, 30% masking.
+  Each model runs them three ways: ``boundaries`` (each document its own sequence: per-document cu_seqlens for
+  MosaicBERT, a block-diagonal mask for hf_bert), ``cross`` (a packed row is one sequence, attention crosses
+  documents) and ``padded`` (the same documents one per row, padded to the row length).
 - ``glue``: sentence pairs (consecutive sentences of the articles, GLUE-like lengths), 3-way classification;
   transformers' dynamic padding (pad to the batch's longest pair) for every model, and ``hf_bert`` also
   padded to 128 and to 256 (the original GLUE recipe's ``padding="max_length"``).
 
-    python benchmarks/model_throughput.py [--workloads news128 news512 glue] [--models hf_bert mosaic_glu mosaic_mlp]
+    python benchmarks/model_throughput.py [--workloads news128 news512 packed1024 packed2048 glue] [--models hf_bert mosaic_glu mosaic_mlp]
         [--precisions fp32 bf16] [--steps 5] [--warmup 2] [--shape base] [--out docs/benchmarks/model-throughput]
         [--profile] [--no-loader]
 
@@ -24,11 +29,13 @@ configuration (top operators by self CPU time) to ``<out>-profiles.txt``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime
 import json
 import platform
 import random
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -41,12 +48,13 @@ import torch
 from torch.distributed._tools.mem_tracker import MemTracker  # private API: the one peak-memory tracker for CPU
 
 from mosaicbert.architecture import IGNORE_INDEX
+from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
 from mosaicbert.data.conversion import ConversionOptions, convert_split
 from mosaicbert.data.loaders import build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.data.sources import open_source
-from mosaicbert.models import build_composer_model
+from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.models.flops import encoder_training_flops
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
@@ -63,7 +71,9 @@ MODELS = {
     "mosaic_glu": ("mosaic_bert", {"ffn_type": "glu"}),
     "mosaic_mlp": ("mosaic_bert", {"ffn_type": "mlp"}),
 }
+assert {name for name, _ in MODELS.values()} == set(MODEL_REGISTRY), "every model family is measured"
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+PACKED_POLICIES = ["boundaries", "cross", "padded"]
 PAD_TOKEN_ID = 0
 NUM_LABELS = 3
 
@@ -77,6 +87,7 @@ class Workload:
     batches: list[dict[str, torch.Tensor]]
     policies: dict[str, list[str]]  # model variant -> padding policies it runs with
     description: str
+    model_config: dict = field(default_factory=dict)  # overrides every model of the workload needs
 
 
 @dataclass
@@ -138,6 +149,40 @@ def news_workload(tokenizer, articles: list[str], seq_len: int, batch_size: int,
                     f"news articles truncated/padded to {seq_len}, batch {batch_size}, 30% masking")
 
 
+def packed_workload(tokenizer, seq_len: int, batch_size: int, count: int) -> Workload:
+    """Long-context batches through the recipe's path: news train articles packed whole into ``seq_len``-token rows
+    (``--pack_documents``), read by the MLM loader (document ids kept), 30% masked."""
+    masker = MLMMasker(tokenizer, rate=0.30, seed=17)
+    root = tempfile.mkdtemp(prefix="packed-bench-")
+    atexit.register(shutil.rmtree, root, True)  # at exit: Streaming's shard thread may still read it until then
+    convert_split(open_source("news", ["train"])["train"], Path(root) / "train",
+                  ConversionOptions(tokenizer="bert-base-uncased", pack_documents=seq_len, compression=None,
+                                    max_docs=3 * seq_len * batch_size * count // 700 + 32, workers=0,
+                                    progress=False, overwrite=True))
+    spec = build_mlm_dataloader({"local": root, "split": "train", "shuffle": False, "num_canonical_nodes": 1},
+                                tokenizer, seq_len, batch_size, masker)
+    batches = [masker(batch) for _, batch in zip(range(count), spec.dataloader)]
+    documents = sum(len(sequence_lengths(b["attention_mask"], b[DOCUMENT_IDS])) for b in batches)
+    rows = sum(len(b["input_ids"]) for b in batches)
+    return Workload(f"packed{seq_len}", "mlm", batches, {name: PACKED_POLICIES for name in MODELS},
+                    f"news articles packed whole into {seq_len}-token rows ({documents / rows:.1f} documents per "
+                    f"row), batch {batch_size}, 30% masking", {"max_position_embeddings": seq_len})
+
+
+def one_document_per_row(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The documents of packed rows, each in its own row padded to the row length (labels carried along)."""
+    documents, labels = [], []
+    for ids, row_labels, row_documents in zip(batch["input_ids"], batch["labels"], batch[DOCUMENT_IDS]):
+        for document in row_documents[row_documents > 0].unique_consecutive():
+            documents.append(ids[row_documents == document].tolist())
+            labels.append(row_labels[row_documents == document])
+    padded = pad_batch(documents, batch["input_ids"].shape[1])
+    padded["labels"] = torch.full_like(padded["input_ids"], IGNORE_INDEX)
+    for row, row_labels in enumerate(labels):
+        padded["labels"][row, :len(row_labels)] = row_labels
+    return padded
+
+
 def sentence_pairs(articles: list[str], count: int, seed: int = 0) -> list[tuple[str, str]]:
     """Pairs of consecutive sentences (4 to 40 words) from the articles: GLUE-like premise/hypothesis lengths."""
     pairs = []
@@ -166,7 +211,12 @@ def glue_workload(tokenizer, articles: list[str], batch_size: int, count: int, h
 
 
 def apply_padding(batch: dict[str, torch.Tensor], policy: str) -> dict[str, torch.Tensor]:
-    """The batch as the given padding policy feeds it (``padNNN``: padded to NNN slots per row)."""
+    """The batch as the given padding policy feeds it (``padNNN``: padded to NNN slots per row; packed rows:
+    ``boundaries`` as they are, ``cross`` without document ids, ``padded`` one document per row)."""
+    if policy == "cross":
+        return {k: v for k, v in batch.items() if k != DOCUMENT_IDS}
+    if policy == "padded":
+        return one_document_per_row(batch)
     if not policy.startswith("pad"):
         return batch
     length = int(policy[3:])
@@ -176,13 +226,13 @@ def apply_padding(batch: dict[str, torch.Tensor], policy: str) -> dict[str, torc
 
 def step_flops(network_config, batch: dict[str, torch.Tensor], model_name: str, task: str) -> tuple[float, float]:
     """(FLOPs the model executes on ``batch``, FLOPs the architecture needs for the real tokens only)."""
-    real_lengths = batch["attention_mask"].sum(dim=1)
+    real_lengths = sequence_lengths(batch["attention_mask"], batch.get(DOCUMENT_IDS))
     masked = float((batch["labels"] != IGNORE_INDEX).sum()) if task == "mlm" else 0.0
-    sequences = len(real_lengths) if task == "classification" else 0
+    sequences = len(batch["input_ids"]) if task == "classification" else 0
     needed = encoder_training_flops(network_config, real_lengths, mlm_tokens=masked, classified_sequences=sequences)
     if model_name != "hf_bert":
         return needed, needed
-    padded_lengths = torch.full_like(real_lengths, batch["input_ids"].shape[1])
+    padded_lengths = torch.full((len(batch["input_ids"]),), batch["input_ids"].shape[1])
     decoded = float(batch["input_ids"].numel()) if task == "mlm" else 0.0  # transformers decodes every slot
     executed = encoder_training_flops(network_config, padded_lengths, mlm_tokens=decoded,
                                       classified_sequences=sequences)
@@ -213,7 +263,8 @@ def build_models(workload: Workload, shape: dict, variants: list[str]) -> dict[s
     for variant in variants:
         name, overrides = MODELS[variant]
         torch.manual_seed(0)
-        model = build_composer_model(name, workload.task, model_config={**shape, **DROPOUTS, **overrides},
+        model = build_composer_model(name, workload.task,
+                                     model_config={**shape, **DROPOUTS, **workload.model_config, **overrides},
                                      num_labels=NUM_LABELS if workload.task == "classification" else None)
         optimizer = build_optimizer({"name": "decoupled_adamw", "lr": 1.0e-5, "betas": [0.9, 0.98], "eps": 1.0e-6,
                                      "weight_decay": 1.0e-5}, model)
@@ -273,10 +324,12 @@ def summarize(config: Config, workload: Workload, models_config: dict, peaks: di
         executed, needed = step_flops(models_config[config.model], fed, config.model, workload.task)
         steps.append({"step_seconds": seconds, "samples_per_s": fed["input_ids"].shape[0] / seconds,
                       "real_tokens_per_s": real / seconds, "padded_slots_per_s": slots / seconds,
-                      "padding_fraction": 1.0 - real / slots, "executed_tflops": executed / seconds / 1e12,
+                      "padding_fraction": 1.0 - real / slots, "packing_efficiency": real / slots,
+                      "executed_tflops": executed / seconds / 1e12,
                       "mfu": executed / seconds / peak, "useful_mfu": needed / seconds / peak})
     medians = {key: statistics.median(step[key] for step in steps) for key in steps[0]}
-    medians["padding_fraction"] = statistics.mean(step["padding_fraction"] for step in steps)
+    for key in ("padding_fraction", "packing_efficiency"):
+        medians[key] = statistics.mean(step[key] for step in steps)
     return {"workload": config.workload, "model": config.model, "padding": config.padding,
             "precision": config.precision, **medians, "step_seconds_all": config.seconds,
             "peak_memory_mb": config.peak_memory / 2**20}
@@ -332,7 +385,7 @@ def markdown(results: list[dict], info: dict) -> str:
                 f"step ({fastest['model']} {fastest['precision']})" if fastest else ""
         lines.append(f"- data loader (raw-text MDS, tokenized and masked in the training process, seq 128): "
                      f"{info['loader_samples_per_s']:.0f} samples/s{ratio}")
-    lines += ["", "| workload | model | padding | precision | step s | samples/s | real tok/s | padding | "
+    lines += ["", "| workload | model | padding | precision | step s | samples/s | real tok/s | real/slots | "
                   "vs hf_bert | vs fp32 | MFU | useful MFU | peak MB |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -344,20 +397,21 @@ def markdown(results: list[dict], info: dict) -> str:
         vs_fp32 = f"{r['real_tokens_per_s'] / fp32['real_tokens_per_s']:.2f}x" if fp32 else "-"
         lines.append(
             f"| {r['workload']} | {r['model']} | {r['padding']} | {r['precision']} | {r['step_seconds']:.2f} | "
-            f"{r['samples_per_s']:.2f} | {r['real_tokens_per_s']:.0f} | {r['padding_fraction']:.1%} | "
+            f"{r['samples_per_s']:.2f} | {r['real_tokens_per_s']:.0f} | {r['packing_efficiency']:.1%} | "
             f"{vs_hf} | {vs_fp32} | {r['mfu']:.1%} | "
             f"{r['useful_mfu']:.1%} | {r['peak_memory_mb']:.0f} |")
     lines += ["", "MFU: FLOPs the model executes (hf_bert: every padded slot and the MLM decoder on every slot; "
                   "mosaic_bert: real tokens, decoder on masked tokens) per second over the measured matmul peak of "
                   "the precision. Useful MFU: only the FLOPs the architecture needs for the real tokens. "
-                  "'vs hf_bert' compares real tokens/s with hf_bert's first padding policy (dynamic for glue)."]
+                  "'vs hf_bert' compares real tokens/s with hf_bert's first padding policy (dynamic for glue, "
+                  "boundaries for packed). real/slots: the packing efficiency (real tokens over token slots)."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="+", default=["news128", "news512", "glue"],
-                        choices=["news128", "news512", "glue"])
+                        choices=["news128", "news512", "packed1024", "packed2048", "glue"])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=list(PRECISIONS))
     parser.add_argument("--shape", choices=SHAPES, default="base")
@@ -365,6 +419,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="measured rounds (median reported)")
     parser.add_argument("--batch-128", type=int, default=8, help="batch size of news128")
     parser.add_argument("--batch-512", type=int, default=2, help="batch size of news512")
+    parser.add_argument("--batch-packed", type=int, default=1, help="batch size of packed1024 and packed2048")
     parser.add_argument("--batch-glue", type=int, default=16, help="batch size of glue")
     parser.add_argument("--hf-glue-padding", nargs="+", default=["dynamic", "pad128", "pad256"],
                         help="padding policies hf_bert runs glue with (dynamic first: the ratios' baseline)")
@@ -389,6 +444,8 @@ def main() -> None:
     builders = {
         "news128": lambda: news_workload(tokenizer, articles, 128, args.batch_128, rounds),
         "news512": lambda: news_workload(tokenizer, articles, 512, args.batch_512, rounds),
+        "packed1024": lambda: packed_workload(tokenizer, 1024, args.batch_packed, rounds),
+        "packed2048": lambda: packed_workload(tokenizer, 2048, args.batch_packed, rounds),
         "glue": lambda: glue_workload(tokenizer, articles, args.batch_glue, rounds, args.hf_glue_padding),
     }
     out = Path(args.out)

@@ -128,7 +128,21 @@ def test_alibi_extends_beyond_the_precomputed_size(tokenizer, news_articles):
         torch.testing.assert_close(extended, long_table(**batch).last_hidden_state, atol=1e-5, rtol=1e-5)
         short_table.encoder.attention_backend = "reference"
         torch.testing.assert_close(short_table(**batch).last_hidden_state, extended, atol=1e-5, rtol=1e-5)
-    assert short_table.encoder.alibi.table.shape[-1] == 64
+    assert [table.shape[-1] for table in short_table.encoder.alibi.tables.values()] == [64]  # grown once, to 2^6
+
+
+def test_alibi_tables_are_built_lazily_once_per_dtype_and_never_for_flash_attn(news_batch):
+    """flash-attn takes only the slopes; SDPA builds one table per dtype, grown by doubling (not per length)."""
+    model = tiny_model("flash_attn", alibi_starting_size=16)
+    with torch.no_grad():
+        model(**news_batch)
+    assert model.encoder.alibi.tables == {}
+    alibi = tiny_model("sdpa", alibi_starting_size=16).encoder.alibi
+    for length in (5, 16, 17, 30, 33):
+        alibi.bias(length, torch.float32)
+    assert alibi.bias(20, torch.bfloat16).dtype == torch.bfloat16
+    assert {dtype: table.shape[-1] for (dtype, _), table in alibi.tables.items()} == {torch.float32: 64,
+                                                                                       torch.bfloat16: 32}
 
 
 def test_attention_dropout_is_applied_only_in_training(news_batch):

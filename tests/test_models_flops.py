@@ -41,3 +41,36 @@ def test_classification_flops_match_the_counted_matmuls(masked_batch):
     lengths = batch["attention_mask"].sum(dim=1)
     expected = encoder_training_flops(model.model.config, lengths, classified_sequences=len(lengths))
     assert _counted_flops(model, batch) == pytest.approx(expected, rel=1e-9)
+
+
+def test_packed_rows_count_attention_per_document(masked_batch):
+    """Two sentences packed into each row (document ids 1 and 2): attention is quadratic per document."""
+    model = build_composer_model("mosaic_bert", "mlm", model_config=TINY)
+    mask = masked_batch["attention_mask"]
+    halves = torch.arange(mask.shape[1]) >= (mask.sum(dim=1, keepdim=True) // 2)
+    batch = {**masked_batch, "document_ids": (1 + halves.long()) * mask}
+    expected = mlm_training_flops(model.model.config, None, batch)
+    assert expected < mlm_training_flops(model.model.config, None, masked_batch)
+    assert _counted_flops(model, batch) == pytest.approx(expected, rel=1e-9)
+
+
+def test_study_flop_counter_counts_packed_documents_for_mosaic_bert_only(masked_batch):
+    """The quality study's FlopCounter: MosaicBERT per document of a packed row, hf_bert every slot of the row."""
+    from types import SimpleNamespace
+
+    from mosaicbert.study.budget import FlopCounter
+
+    config = build_composer_model("mosaic_bert", "mlm", model_config=TINY).model.config
+    mask = masked_batch["attention_mask"]
+    halves = torch.arange(mask.shape[1]) >= (mask.sum(dim=1, keepdim=True) // 2)
+    state = SimpleNamespace(batch={**masked_batch, "document_ids": (1 + halves.long()) * mask})
+    counted = {}
+    for name in ("mosaic_bert", "hf_bert"):
+        counter = FlopCounter(config, name, SimpleNamespace(rate=0.3))
+        counter.batch_end(state, None)
+        counted[name] = counter.total
+    real = float(mask.sum())
+    per_document = torch.tensor([n for row in mask.sum(dim=1).tolist() for n in (row // 2, row - row // 2)])
+    assert counted["mosaic_bert"] == pytest.approx(encoder_training_flops(config, per_document, mlm_tokens=0.3 * real))
+    full_rows = torch.full((mask.shape[0],), mask.shape[1])
+    assert counted["hf_bert"] == pytest.approx(encoder_training_flops(config, full_rows, mlm_tokens=mask.numel()))

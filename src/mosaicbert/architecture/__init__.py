@@ -8,10 +8,12 @@ Public API (stable):
   ``low_precision_layernorm`` (True), ``glu_input_bias`` (False: the original MosaicBERT; True only for
   checkpoints of earlier versions); ``attention_probs_dropout_prob`` defaults to 0.0; property ``padded_vocab_size``.
 - ``MosaicBertModel(config, add_pooling_layer=True)``:
-  ``forward(input_ids, attention_mask=None, token_type_ids=None, position_ids=None, return_dict=None)``
-  -> ``BaseModelOutputWithPooling`` (``last_hidden_state`` (B, S, hidden), zeros at padding; ``pooler_output``).
-  ``encode(input_ids, attention_mask=None, token_type_ids=None, position_ids=None)``
+  ``forward(input_ids, attention_mask=None, token_type_ids=None, position_ids=None, return_dict=None,
+  document_ids=None)`` -> ``BaseModelOutputWithPooling`` (``last_hidden_state`` (B, S, hidden), zeros at padding; ``pooler_output``).
+  ``encode(input_ids, attention_mask=None, token_type_ids=None, position_ids=None, document_ids=None)``
   -> ``(hidden (total_real_tokens, hidden), PaddingInfo)`` for heads that work on unpadded tokens.
+  ``document_ids`` (B, S) (packed rows, MLM too): each run of equal ids is its own sequence (attention, ALiBi
+  distances and absolute positions restart at each document); the pooler still reads each row's first token.
 - ``MosaicBertForMaskedLM(config)``: ``forward(input_ids, attention_mask=None, token_type_ids=None,
   position_ids=None, labels=None, return_dict=None)`` -> ``MaskedLMOutput``. With ``labels`` (``IGNORE_INDEX``,
   -100: not masked): ``logits`` has shape (num_masked, vocab_size), rows in the order of

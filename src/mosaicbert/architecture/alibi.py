@@ -35,12 +35,14 @@ def alibi_bias(slopes: torch.Tensor, seq_len: int) -> torch.Tensor:
 
 
 class AlibiBias(nn.Module):
-    """The fp32 slopes and a bias table for at least ``starting_size`` tokens, made on first use on each device.
+    """fp32 slopes and bias tables built on first use, one table per (dtype, device), grown for longer sequences.
 
-    Neither is a buffer (both are plain cached tensors, computed from the head count): FSDP1's mixed precision
-    casts buffers to bf16, which would round 4 of bert-base's 12 slopes; DDP would broadcast them every step;
-    transformers 5 allocates non-persistent buffers empty in ``from_pretrained``; and a model built on the meta
-    device would hold meta tensors. Computed where the activations live, they are exact under every sharding.
+    Nothing is a buffer (all are plain cached tensors computed from the head count): FSDP1's mixed precision casts
+    buffers to bf16, which would round 4 of bert-base's 12 slopes; DDP would broadcast them every step (and fail
+    once ranks grew a table apart); transformers 5 allocates non-persistent buffers empty in ``from_pretrained``.
+    No table is built until a backend asks (flash-attn needs only the slopes). A table covers at least
+    ``starting_size`` tokens and grows to the next power of two, so sequences past the training length cost one
+    rebuild per doubling (not one per batch, nor a recompile per length).
     """
 
     def __init__(self, num_heads: int, starting_size: int):
@@ -48,19 +50,27 @@ class AlibiBias(nn.Module):
         self.num_heads = num_heads
         self.starting_size = starting_size
         self.slopes: Optional[torch.Tensor] = None
-        self.table: Optional[torch.Tensor] = None
+        self.tables: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
 
-    def slopes_on(self, device: torch.device) -> torch.Tensor:
-        """The ``(heads,)`` fp32 slopes on ``device``."""
-        if self.slopes is None or self.slopes.device != device:
-            self.slopes = alibi_slopes(self.num_heads).to(device)
-            self.table = None
+    def slopes_on(self, device: Optional[torch.device] = None) -> torch.Tensor:
+        """The ``(heads,)`` fp32 slopes on ``device`` (default: where they were last asked for, else the CPU)."""
+        if self.slopes is None:
+            self.slopes = alibi_slopes(self.num_heads)
+        if device is not None and self.slopes.device != torch.device(device):
+            self.slopes = self.slopes.to(device)
         return self.slopes
 
-    def bias_for(self, seq_len: int, device: torch.device) -> torch.Tensor:
-        """The ``(heads, n, n)`` bias table on ``device`` with ``n >= seq_len`` (callers slice what they need)."""
+    def reset(self) -> None:
+        """Drop the cached tables."""
+        self.tables.clear()
+
+    def bias(self, seq_len: int, dtype: torch.dtype = torch.float32,
+             device: Optional[torch.device] = None) -> torch.Tensor:
+        """The ``(heads, n, n)`` bias table in ``dtype`` with ``n >= seq_len`` (callers slice what they need)."""
         slopes = self.slopes_on(device)
-        if self.table is None or seq_len > self.table.shape[-1]:
-            size = max(seq_len, self.starting_size, 0 if self.table is None else self.table.shape[-1])
-            self.table = alibi_bias(slopes, size)
-        return self.table
+        key = (dtype, slopes.device)
+        table = self.tables.get(key)
+        if table is None or table.shape[-1] < seq_len:
+            size = max(self.starting_size, 2 ** math.ceil(math.log2(max(seq_len, 1))))
+            self.tables[key] = table = alibi_bias(slopes, size).to(dtype)
+        return table

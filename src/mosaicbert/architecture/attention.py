@@ -3,7 +3,7 @@
 Every backend is a function ``(qkv, context, dropout_p, training) -> out`` with ``qkv`` of shape
 ``(total, 3, heads, head_dim)`` holding only real tokens, ``context`` the per-forward ``AttentionContext``
 (int32 ``cu_seqlens`` sequence offsets, ``max_seqlen``, fp32 ALiBi ``alibi_slopes`` ``(heads,)`` or ``None``,
-an optional precomputed ``(heads, n, n)`` ``alibi_bias`` with ``n >= max_seqlen``) and ``out`` of shape
+an optional cache ``alibi_bias(n, dtype)`` of ``(heads, >= n, >= n)`` tables) and ``out`` of shape
 ``(total, heads, head_dim)``. Dropout on the attention probabilities is applied only when ``training``.
 No backend ever sees a padding token:
 
@@ -84,7 +84,8 @@ class AttentionContext:
     cu_seqlens: torch.Tensor
     max_seqlen: int
     alibi_slopes: Optional[torch.Tensor] = None
-    alibi_bias: Optional[torch.Tensor] = None
+    # (n, dtype) -> cached (heads, >= n, >= n) ALiBi table (alibi.AlibiBias.bias); None: computed from the slopes
+    alibi_bias: Optional[Callable[[int, torch.dtype], torch.Tensor]] = None
 
     def sequence_bounds(self) -> list[tuple[int, int]]:
         """``(start, end)`` token offsets of every sequence."""
@@ -108,10 +109,9 @@ class AttentionContext:
         """The ``(1, heads, seq_len, seq_len)`` ALiBi bias in ``dtype`` (``None`` without ALiBi)."""
         if self.alibi_slopes is None:
             return None
-        table = self.alibi_bias
-        if table is None or table.shape[-1] < seq_len:
-            table = alibi_bias_matrix(self.alibi_slopes, seq_len)
-        return table[None, :, :seq_len, :seq_len].to(dtype)
+        table = (alibi_bias_matrix(self.alibi_slopes, seq_len).to(dtype) if self.alibi_bias is None
+                 else self.alibi_bias(seq_len, dtype))
+        return table[None, :, :seq_len, :seq_len]
 
 
 def reference_attention(qkv, context: AttentionContext, dropout_p, training):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.utils.checkpoint
 from torch import nn
@@ -57,8 +59,8 @@ class MosaicBertEncoder(nn.Module):
     def forward(self, hidden: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:
         backend = ATTENTION_BACKENDS[resolve_attention_backend(self.attention_backend, hidden.device)]
         slopes, bias = (None, None) if self.alibi is None else (
-            self.alibi.slopes_on(hidden.device), self.alibi.bias_for(max_seqlen, hidden.device))
-        context = AttentionContext(cu_seqlens, max_seqlen, slopes, bias)
+            self.alibi.slopes_on(hidden.device), partial(self.alibi.bias, device=hidden.device))
+        context = AttentionContext(cu_seqlens, max_seqlen, slopes, bias)  # tables only if a backend asks
         for layer in self.layer:
             if self.gradient_checkpointing and self.training:
                 hidden = torch.utils.checkpoint.checkpoint(layer, hidden, context, backend, use_reentrant=False)

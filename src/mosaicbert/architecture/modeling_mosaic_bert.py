@@ -74,26 +74,31 @@ class MosaicBertModel(MosaicBertPreTrainedModel):
 
     def encode(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                token_type_ids: Optional[torch.Tensor] = None,
-               position_ids: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, PaddingInfo]:
-        """Hidden states of the real tokens only, ``(total, hidden)``, and where they sit in the batch."""
+               position_ids: Optional[torch.Tensor] = None,
+               document_ids: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, PaddingInfo]:
+        """Hidden states of the real tokens only, ``(total, hidden)``, and where they sit in the batch.
+
+        ``document_ids`` (packed rows, see ``padding.padding_info``): each document is its own sequence, with
+        absolute positions restarting at each one."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        info = padding_info(attention_mask)
+        info = padding_info(attention_mask, document_ids)
         token_type_ids = torch.zeros_like(input_ids) if token_type_ids is None else token_type_ids
+        positions = None if position_ids is None else unpad(position_ids, info)
         if self.embeddings.position_embeddings is not None and position_ids is None:
-            position_ids = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
-        hidden = self.embeddings(unpad(input_ids, info), unpad(token_type_ids, info),
-                                 None if position_ids is None else unpad(position_ids, info))
+            positions = (unpad(torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids), info)
+                         if document_ids is None else info.positions())
+        hidden = self.embeddings(unpad(input_ids, info), unpad(token_type_ids, info), positions)
         return self.encoder(hidden, info.cu_seqlens, info.max_seqlen), info
 
     def pool(self, hidden: torch.Tensor, info: PaddingInfo) -> torch.Tensor:
-        """Pooler output from unpadded hidden states (first real token of every sequence)."""
-        return self.pooler(hidden.index_select(0, info.cu_seqlens[:-1].long()))
+        """Pooler output from unpadded hidden states (first real token of every row)."""
+        return self.pooler(hidden.index_select(0, info.first_tokens()))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                 token_type_ids: Optional[torch.Tensor] = None, position_ids: Optional[torch.Tensor] = None,
-                return_dict: Optional[bool] = None):
-        hidden, info = self.encode(input_ids, attention_mask, token_type_ids, position_ids)
+                return_dict: Optional[bool] = None, document_ids: Optional[torch.Tensor] = None):
+        hidden, info = self.encode(input_ids, attention_mask, token_type_ids, position_ids, document_ids)
         output = BaseModelOutputWithPooling(
             last_hidden_state=repad(hidden, info),
             pooler_output=None if self.pooler is None else self.pool(hidden, info),
@@ -122,11 +127,12 @@ class MosaicBertForMaskedLM(MosaicBertPreTrainedModel):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                 token_type_ids: Optional[torch.Tensor] = None, position_ids: Optional[torch.Tensor] = None,
-                labels: Optional[torch.Tensor] = None, return_dict: Optional[bool] = None):
+                labels: Optional[torch.Tensor] = None, return_dict: Optional[bool] = None,
+                document_ids: Optional[torch.Tensor] = None):
         """Without labels: logits ``(batch, seq, vocab_size)`` (zeros at padding). With labels: logits
         ``(num_masked, vocab_size)`` ordered like ``labels[labels != -100]`` over real tokens, and the mean
-        cross-entropy over the masked tokens (0 if none)."""
-        hidden, info = self.bert.encode(input_ids, attention_mask, token_type_ids, position_ids)
+        cross-entropy over the masked tokens (0 if none). ``document_ids``: packed rows (``MosaicBertModel.encode``)."""
+        hidden, info = self.bert.encode(input_ids, attention_mask, token_type_ids, position_ids, document_ids)
         if labels is None:
             output = MaskedLMOutput(logits=repad(self.mlm_head(hidden), info))
         else:
@@ -152,8 +158,9 @@ class MosaicBertForSequenceClassification(MosaicBertPreTrainedModel):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                 token_type_ids: Optional[torch.Tensor] = None, position_ids: Optional[torch.Tensor] = None,
-                labels: Optional[torch.Tensor] = None, return_dict: Optional[bool] = None):
-        hidden, info = self.bert.encode(input_ids, attention_mask, token_type_ids, position_ids)
+                labels: Optional[torch.Tensor] = None, return_dict: Optional[bool] = None,
+                document_ids: Optional[torch.Tensor] = None):
+        hidden, info = self.bert.encode(input_ids, attention_mask, token_type_ids, position_ids, document_ids)
         logits = self.classifier(self.dropout(self.bert.pool(hidden, info)))
         loss = None
         if labels is not None:

@@ -5,7 +5,10 @@ Each split becomes ``OUT_ROOT/SPLIT`` holding one of two sample layouts:
 * ``text`` (str): the raw document; the dataset tokenizes on the fly.
 * ``input_ids`` (ndarray of token ids): a model-ready sequence with the tokenizer's special tokens
   (``[CLS] ... [SEP]`` for BERT) - one per document, or with ``concat_tokens=N`` fixed blocks of
-  exactly N tokens cut from the documents joined by a separator token (the tail is dropped).
+  exactly N tokens cut from the documents joined by a separator token (the tail is dropped), or with
+  ``pack_documents=N`` rows of at most N tokens holding whole documents (long ones split into pieces, each
+  with its own special tokens) plus a ``document_lengths`` column, so attention can stay within each document
+  (:mod:`mosaicbert.data.document_packing`).
 
 Tokenization runs in a pool of worker processes over chunks of documents (order preserved, so the
 output does not depend on the number of workers). The split is written into a hidden temporary
@@ -31,11 +34,10 @@ import numpy as np
 from tqdm import tqdm
 
 from mosaicbert import exit_codes
+from mosaicbert.data.document_packing import DocumentPacker, special_tokens
+from mosaicbert.data.mds_columns import DOCUMENT_LENGTHS, TEXT, TOKENS
 from mosaicbert.data.sources import SplitSource
 from mosaicbert.tokenizer import load_tokenizer
-
-TEXT, TOKENS = "text", "input_ids"
-
 
 class ConversionError(Exception):
     """A conversion that cannot start or finish (existing output, empty corpus, bad option)."""
@@ -49,6 +51,7 @@ class ConversionOptions:
 
     tokenizer: str | None = None
     concat_tokens: int | None = None
+    pack_documents: int | None = None
     separator_token: str | None = None
     compression: str | None = "zstd"
     size_limit: str = "64mb"
@@ -71,10 +74,18 @@ class ConversionSummary:
     shards: int
     bytes: int
     seconds: float
+    row_length: int | None = None  # packed rows: their capacity (packing efficiency = tokens / slots)
+
+    @property
+    def packing_efficiency(self) -> float | None:
+        """Real tokens / token slots of the packed rows."""
+        return self.tokens / (self.samples * self.row_length) if self.row_length and self.samples else None
 
     def __str__(self) -> str:
         rate = self.documents / max(self.seconds, 1e-9)
         tokens = f", {self.tokens:,} tokens ({self.tokens / max(self.seconds, 1e-9):,.0f}/s)" if self.tokens else ""
+        if self.packing_efficiency is not None:
+            tokens += f", {self.packing_efficiency:.1%} of {self.row_length}-token rows filled"
         return (f"{self.split}: {self.documents:,} documents -> {self.samples:,} samples{tokens}, "
                 f"{self.shards} shard(s), {self.bytes / 1e6:,.1f} MB in {self.seconds:.1f} s "
                 f"({rate:,.0f} docs/s) -> {self.out_dir}")
@@ -143,10 +154,7 @@ class _Blocks:
         self.separator = tokenizer.convert_tokens_to_ids(separator_token)
         if self.separator is None or self.separator == tokenizer.unk_token_id:
             raise ConversionError(f"--separator_token {separator_token!r} is not in the tokenizer's vocabulary")
-        marker = -1
-        wrapped = tokenizer.build_inputs_with_special_tokens([marker])
-        self.prefix = np.asarray(wrapped[:wrapped.index(marker)], dtype=np.int64)
-        self.suffix = np.asarray(wrapped[wrapped.index(marker) + 1:], dtype=np.int64)
+        self.prefix, self.suffix = special_tokens(tokenizer)
         self.body = length - len(self.prefix) - len(self.suffix)
         if self.body < 1:
             raise ConversionError(f"--concat_tokens {length} leaves no room besides the special tokens")
@@ -224,6 +232,8 @@ def _samples(documents: Iterable[str], options: ConversionOptions, stack: ExitSt
         return {TEXT: "str"}, ((len(chunk), [{TEXT: text} for text in chunk]) for chunk in chunks)
     tokenizer = load_tokenizer(options.tokenizer)
     dtype = _token_dtype(len(tokenizer))
+    if options.pack_documents:
+        return _packed_samples(tokenizer, dtype, chunks, options, stack)
     blocks = _Blocks(tokenizer, options.concat_tokens, options.separator_token) if options.concat_tokens else None
     tokenize = stack.enter_context(_tokenizing(options, add_special_tokens=blocks is None))
 
@@ -234,14 +244,37 @@ def _samples(documents: Iterable[str], options: ConversionOptions, stack: ExitSt
     return {TOKENS: f"ndarray:{dtype}"}, samples()
 
 
+def _packed_samples(tokenizer, dtype: str, chunks: Iterator[list[str]], options: ConversionOptions,
+                    stack: ExitStack) -> tuple[dict, Iterator]:
+    """``_samples`` for ``pack_documents``: rows of whole documents with their lengths."""
+    try:
+        packer = DocumentPacker(tokenizer, options.pack_documents)
+    except ValueError as err:
+        raise ConversionError(str(err)) from None
+    tokenize = stack.enter_context(_tokenizing(options, add_special_tokens=False))
+
+    def rows(packed):
+        return [{TOKENS: ids.astype(dtype), DOCUMENT_LENGTHS: lengths} for ids, lengths in packed]
+
+    def samples():
+        for ids in tokenize(chunks):
+            yield len(ids), rows(packer.add(ids))
+        yield 0, rows(packer.finish())
+
+    return {TOKENS: f"ndarray:{dtype}", DOCUMENT_LENGTHS: "ndarray:uint32"}, samples()
+
+
 def convert_split(source: SplitSource, out_dir: str | os.PathLike, options: ConversionOptions) -> ConversionSummary:
     """Convert one split's documents into MDS shards at ``out_dir`` (atomically; see the module doc)."""
     from streaming import MDSWriter  # here: Streaming loads torch, which convert_dataset.py --help does not need
 
     target = Path(out_dir).expanduser().absolute()
     check_targets(target.parent, [target.name], options.overwrite)
-    if options.concat_tokens is not None and not options.tokenizer:
-        raise ConversionError("--concat_tokens needs --tokenizer")
+    for flag in ("concat_tokens", "pack_documents"):
+        if getattr(options, flag) is not None and not options.tokenizer:
+            raise ConversionError(f"--{flag} needs --tokenizer")
+    if options.concat_tokens is not None and options.pack_documents is not None:
+        raise ConversionError("--concat_tokens and --pack_documents exclude each other: choose one")
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(target)
     staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
@@ -276,7 +309,7 @@ def convert_split(source: SplitSource, out_dir: str | os.PathLike, options: Conv
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return ConversionSummary(target.name, target, num_docs, num_samples, num_tokens, shards, size,
-                             time.perf_counter() - start)
+                             time.perf_counter() - start, options.pack_documents)
 
 
 def convert_splits(sources: dict[str, SplitSource], out_root: str | os.PathLike,

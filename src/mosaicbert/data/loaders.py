@@ -50,6 +50,8 @@ class MLMLoaderConfig:
     remote: Optional[str] = None
     split: Optional[str] = None
     streams: Optional[Dict[str, StreamConfig]] = None
+    # packed shards (convert_dataset.py --pack_documents): attend within each document (false: a row is one sequence)
+    document_boundaries: bool = True
     shuffle: bool = True
     shuffle_seed: int = 17
     shuffle_algo: str = "py1e"
@@ -115,7 +117,7 @@ def build_text_dataset(cfg: MLMLoaderConfig | Mapping[str, Any] | DictConfig, to
         _stream_location(cfg.local, cfg.remote, cfg.split, "loader")
         location = {"local": cfg.local, "remote": cfg.remote, "split": cfg.split}
     return StreamingTextDataset(
-        tokenizer, max_seq_len, stream_names=names, **location,
+        tokenizer, max_seq_len, stream_names=names, document_boundaries=cfg.document_boundaries, **location,
         shuffle=cfg.shuffle, shuffle_seed=cfg.shuffle_seed, shuffle_algo=cfg.shuffle_algo,
         shuffle_block_size=cfg.shuffle_block_size, num_canonical_nodes=cfg.num_canonical_nodes,
         epoch_size=cfg.epoch_size, predownload=cfg.predownload, cache_limit=cfg.cache_limit,

@@ -2,9 +2,10 @@
 
 A sample is stored either as ``text`` (tokenized here, on the fly) or as ``input_ids`` (token ids that
 already carry the tokenizer's special tokens, see :mod:`mosaicbert.data.conversion`). Either way the
-sequence is truncated to ``max_seq_len`` keeping its closing special token, and padded - the recipe
-truncates/pads documents, it does not concatenate them. Order, mixing of several streams, sharding
-over ranks and workers, and mid-epoch resumption are Streaming's.
+sequence is truncated to ``max_seq_len`` keeping its closing special token, and padded. Rows packed with
+``document_lengths`` (``convert_dataset.py --pack_documents``) also yield ``document_ids`` (1, 2, ... per document,
+0 at padding) unless ``document_boundaries`` is off; the network then attends within each document only. Order,
+mixing of several streams, sharding over ranks and workers, and mid-epoch resumption are Streaming's.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import torch
 from streaming import Stream, StreamingDataset
 from transformers import PreTrainedTokenizerBase
 
-TEXT_COLUMN = "text"
-TOKENS_COLUMN = "input_ids"
+from mosaicbert.architecture.padding import DOCUMENT_IDS
+from mosaicbert.data.mds_columns import DOCUMENT_LENGTHS, TEXT, TOKENS
+
 # Characters of a document tokenized at first per sequence position (English WordPiece: ~4-5 per token).
 _CHARS_PER_TOKEN_GUESS = 8
 
@@ -30,12 +32,15 @@ class StreamingTextDataset(StreamingDataset):
         tokenizer: the tokenizer (used for ``text`` samples, special tokens and padding).
         max_seq_len: length of every sequence.
         stream_names: names of ``streams`` (in order), so mixtures can be changed by name (:meth:`set_mixture`).
+        document_boundaries: yield ``document_ids`` when a stream stores packed documents' lengths (then for every
+            sample, one document per unpacked sample); ``False``: a packed row is one sequence.
         **streaming_kwargs: everything ``streaming.StreamingDataset`` accepts (``streams`` or ``local``/``remote``/
             ``split``, ``shuffle``, ``shuffle_seed``, ``epoch_size``, ``batch_size``, ...).
     """
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, max_seq_len: int,
-                 stream_names: Sequence[str] | None = None, **streaming_kwargs: Any):
+                 stream_names: Sequence[str] | None = None, document_boundaries: bool = True,
+                 **streaming_kwargs: Any):
         super().__init__(**streaming_kwargs)
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer has no padding token")
@@ -44,11 +49,13 @@ class StreamingTextDataset(StreamingDataset):
         self.stream_names = list(stream_names) if stream_names else [f"stream{i}" for i in range(self.num_streams)]
         if len(self.stream_names) != self.num_streams:
             raise ValueError(f"{len(self.stream_names)} stream names for {self.num_streams} streams")
-        for name, stream, shard in zip(self.stream_names, self.streams,
-                                       (self.shards[offset] for offset in self.shard_offset_per_stream)):
-            if not {TEXT_COLUMN, TOKENS_COLUMN} & set(shard.column_names):
+        first_shards = [self.shards[offset] for offset in self.shard_offset_per_stream]
+        for name, stream, shard in zip(self.stream_names, self.streams, first_shards):
+            if not {TEXT, TOKENS} & set(shard.column_names):
                 raise ValueError(f"stream {name!r} ({stream.local}/{stream.split or ''}) has neither a "
-                                 f"{TEXT_COLUMN!r} nor an {TOKENS_COLUMN!r} column: {', '.join(shard.column_names)}")
+                                 f"{TEXT!r} nor an {TOKENS!r} column: {', '.join(shard.column_names)}")
+        self.document_boundaries = document_boundaries and any(
+            DOCUMENT_LENGTHS in shard.column_names for shard in first_shards)
         self.base_proportions = self.proportions
         self.base_epoch_size = self.epoch_size
 
@@ -109,9 +116,29 @@ class StreamingTextDataset(StreamingDataset):
         return {"input_ids": input_ids, "attention_mask": attention_mask,
                 "token_type_ids": torch.zeros(self.max_seq_len, dtype=torch.long)}
 
+    def _encode_packed(self, ids: np.ndarray, lengths: np.ndarray) -> dict[str, torch.Tensor]:
+        """A packed row and its ``document_ids``; past ``max_seq_len`` the cut document keeps its closing token."""
+        documents, used = [], 0
+        for document in np.split(ids, np.cumsum(lengths.astype(np.int64))[:-1]):
+            room = self.max_seq_len - used
+            if len(document) > room:
+                if room >= 2:
+                    documents.append(np.concatenate([document[:room - 1], document[-1:]]))
+                break
+            documents.append(document)
+            used += len(document)
+        encoded = self._encode_tokens(np.concatenate(documents))
+        document_ids = torch.zeros(self.max_seq_len, dtype=torch.long)
+        document_ids[:sum(map(len, documents))] = torch.repeat_interleave(
+            torch.arange(1, len(documents) + 1), torch.tensor([len(d) for d in documents]))
+        return {**encoded, DOCUMENT_IDS: document_ids}
+
     def get_item(self, sample_id: int, retry: int = 7) -> dict[str, torch.Tensor]:
         """The model inputs of one sample (by global sample id)."""
         sample = super().get_item(sample_id, retry)
-        if TOKENS_COLUMN in sample:
-            return self._encode_tokens(sample[TOKENS_COLUMN])
-        return self._encode_text(sample[TEXT_COLUMN])
+        if self.document_boundaries and DOCUMENT_LENGTHS in sample:
+            return self._encode_packed(sample[TOKENS], sample[DOCUMENT_LENGTHS])
+        encoded = self._encode_tokens(sample[TOKENS]) if TOKENS in sample else self._encode_text(sample[TEXT])
+        if self.document_boundaries:  # an unpacked sample beside packed streams: one document
+            encoded[DOCUMENT_IDS] = encoded["attention_mask"].clone()
+        return encoded

@@ -120,6 +120,7 @@ class GlueConfig(FinetuneConfig):
                 raise ConfigError(f"config key 'run_tasks': task {name!r} has no section 'tasks.{name}'")
             merged = self.tasks[name].over(self.task_defaults)
             selected[name] = merged.resolved(f"tasks.{name}", " (here or in task_defaults)")
+            self.model.check_length(selected[name].max_seq_len, f"tasks.{name}.max_seq_len")
             if not selected[name].seeds:
                 raise ConfigError(f"config key 'tasks.{name}.seeds': give at least one seed")
         return selected
@@ -178,6 +179,7 @@ class SequenceClassificationConfig(FinetuneConfig):
         super().validate()
         if self.task_type not in ("classification", "regression"):
             raise ConfigError(f"config key 'task_type': {self.task_type!r} is not one of: classification, regression")
-        self.hyperparameters.resolved("hyperparameters")
+        self.model.check_length(self.hyperparameters.resolved("hyperparameters").max_seq_len,
+                                "hyperparameters.max_seq_len")
         if self.hyperparameters.seeds is not None:
             raise ConfigError("config key 'hyperparameters.seeds': one run here; set the top-level 'seed' instead")

@@ -3,7 +3,7 @@
 
 Counts the matrix multiplications of a BERT-style encoder on the tokens it actually processes: per layer
 the QKV/output projections and the feed-forward (GLU: three matrices, MLP: two), attention scores and
-values per sequence (quadratic in its length), then the heads (MLM transform + vocabulary decoder on the
+values per sequence (quadratic in its length; each document of a packed row is a sequence), then the heads (MLM transform + vocabulary decoder on the
 tokens it is applied to; pooler + classifier per sequence). Backward costs twice the forward. MosaicBERT
 processes only real tokens and decodes only masked ones; a padded model processes every slot.
 """
@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import torch
 
 from mosaicbert.architecture import IGNORE_INDEX
+from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
 
 
 def encoder_training_flops(config: Any, sequence_lengths: torch.Tensor, mlm_tokens: float = 0.0,
@@ -40,7 +41,7 @@ def mlm_training_flops(config: Any, masker: Any, batch: Mapping[str, torch.Tenso
     When the batch carries no ``labels`` (Composer hands the unmasked batch to callbacks when masking is
     a per-microbatch transform), the number of masked tokens is ``masker.rate`` times the real tokens.
     """
-    lengths = batch["attention_mask"].sum(dim=1)
+    lengths = sequence_lengths(batch["attention_mask"], batch.get(DOCUMENT_IDS))
     if "labels" in batch:
         masked = float((batch["labels"] != IGNORE_INDEX).sum())
     else:

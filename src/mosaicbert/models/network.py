@@ -24,6 +24,13 @@ BERT_SHAPE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attent
 LABEL_KEYS = ("num_labels", "id2label", "label2id", "problem_type")
 
 
+def position_table_length(config: PretrainedConfig) -> int | None:
+    """The longest sequence a config's learned absolute positions cover (None: relative positions, no limit)."""
+    if getattr(config, "position_embedding_type", "absolute") != "absolute":
+        return None
+    return config.max_position_embeddings
+
+
 def bert_shape_fields(source: SourceWeights) -> dict:
     """The fields of ``source``'s config that fix BERT's tensor shapes."""
     return {k: v for k, v in source.config.items() if k in BERT_SHAPE_KEYS}
@@ -45,6 +52,8 @@ class NetworkFamily:
     task_config: dict[str, dict] = field(default_factory=dict)
     # why torch.compile cannot trace the network as one graph (compile_config.fullgraph is refused); None: no known reason
     graph_breaks: str | None = None
+    # the longest input a config of the family takes (None: no limit, e.g. ALiBi)
+    max_length: Callable[[PretrainedConfig], int | None] = position_table_length
 
     def build(self, task: str, model_config: dict | None = None, source: SourceWeights | None = None,
               num_labels: int | None = None, expected_new_weights: Iterable[str] = ()) -> PreTrainedModel:

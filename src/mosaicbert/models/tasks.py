@@ -15,8 +15,10 @@ from torchmetrics import Metric
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from mosaicbert.architecture import IGNORE_INDEX
+from mosaicbert.architecture.padding import DOCUMENT_IDS
 
 from .autocast import AutocastMixin, resolve_autocast_dtype
+from .document_mask import block_diagonal_inputs
 from .metrics import classification_metrics, mlm_metrics
 
 
@@ -37,6 +39,12 @@ class _TaskModel(AutocastMixin, HuggingFaceModel):
         self.autocast_dtype = resolve_autocast_dtype(autocast_dtype)
         self.train_metrics = metrics
         self.val_metrics = eval_metrics
+
+    def forward(self, batch):
+        """Packed rows (``document_ids``) reach a network without that argument as a block-diagonal mask."""
+        if DOCUMENT_IDS in batch and DOCUMENT_IDS not in self.model_forward_args:
+            batch = block_diagonal_inputs(batch)
+        return super().forward(batch)
 
     def logits(self, batch: Mapping[str, torch.Tensor], outputs: Any = None) -> torch.Tensor:
         """Logits of ``outputs`` (a ModelOutput from training), or of a new forward pass on ``batch``."""

@@ -29,3 +29,16 @@ def check_model_section(name: str, model_config: Mapping[str, object], key: str 
         if prefix + field not in known:
             raise ModelSectionError(f"unknown config key '{prefix}{field}' for model '{name}'"
                                     f"{did_you_mean(prefix + field, known)}")
+
+
+def check_sequence_length(name: str, model_config: Mapping[str, object], max_seq_len: int, key: str) -> None:
+    """``max_seq_len`` (config key ``key``) fits the network ``model_config`` describes (``NetworkFamily.max_length``;
+    the family's defaults where ``model_config`` is silent)."""
+    from mosaicbert.models import MODEL_REGISTRY
+
+    family = MODEL_REGISTRY[name]
+    limit = family.max_length(family.config("mlm", dict(model_config), None, None))
+    if limit is not None and max_seq_len > limit:
+        raise ModelSectionError(f"config key '{key}': {max_seq_len} tokens exceed the {limit} positions of {name}'s "
+                                f"position table (max_position_embeddings); use at most {limit}, or ALiBi "
+                                "(mosaic_bert, position_embedding_type: alibi)")

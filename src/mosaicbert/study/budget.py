@@ -18,6 +18,7 @@ from composer import Callback, State
 from composer.loggers import Logger
 
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
+from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
 from mosaicbert.models.flops import encoder_training_flops
 from mosaicbert.training.pretrain import build_trainer
 from mosaicbert.training.schema import PretrainConfig
@@ -54,11 +55,11 @@ class FlopCounter(Callback):
 
     def batch_end(self, state: State, logger: Logger) -> None:
         mask = state.batch["attention_mask"]
-        real = mask.sum(dim=1)
         if self.every_token:  # padded model: every slot runs, every slot is decoded
-            lengths = torch.full_like(real, mask.shape[1])
+            lengths = torch.full((mask.shape[0],), mask.shape[1])
             self.total += encoder_training_flops(self.config, lengths, mlm_tokens=float(mask.numel()))
-        else:
+        else:  # real tokens only, each document of a packed row its own sequence
+            real = sequence_lengths(mask, state.batch.get(DOCUMENT_IDS))
             self.total += encoder_training_flops(self.config, real, mlm_tokens=self.masker.rate * float(real.sum()))
 
 

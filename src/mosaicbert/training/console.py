@@ -70,9 +70,10 @@ def setup_logging(log_file: str | None = None) -> None:
 
 
 class EvalLine(Callback):
-    """One concise line per evaluation: step, eval loss, masked accuracy, training masking rate, samples/s.
+    """One concise line per evaluation: step, eval loss, masked accuracy, packing, training masking rate, samples/s.
 
-    Samples/s counts training samples over training time since the previous evaluation (evaluation excluded).
+    Packing is the eval batches' real tokens over their token slots (rank 0's batches). Samples/s counts training
+    samples over training time since the previous evaluation (evaluation excluded).
     """
 
     def __init__(self, masker) -> None:
@@ -80,12 +81,17 @@ class EvalLine(Callback):
         self._mark: tuple[float, int] | None = None  # (clock, training samples) at the last fit/eval end
         self._eval_seconds = 0.0
         self._eval_start = 0.0
+        self._tokens = [0, 0]  # real tokens, slots of this evaluation's batches (tensors once counting starts)
 
     def run_event(self, event: Event, state: State, logger: Logger) -> None:
         if event == Event.FIT_START:
             self._mark, self._eval_seconds = (time.perf_counter(), int(state.timestamp.sample)), 0.0
         elif event == Event.EVAL_START:
             self._eval_start = time.perf_counter()
+            self._tokens = [0, 0]
+        elif event == Event.EVAL_BATCH_START:  # summed on the device: no host sync per batch
+            mask = state.batch["attention_mask"]
+            self._tokens = [self._tokens[0] + mask.sum(), self._tokens[1] + mask.numel()]
         elif event == Event.EVAL_END:
             self._eval_seconds += time.perf_counter() - self._eval_start
             if dist.get_global_rank() == 0:  # metrics are already reduced over ranks: one line per run
@@ -103,6 +109,9 @@ class EvalLine(Callback):
             parts.append(f"eval loss {values['LanguageCrossEntropy']:.3f}")
         if "MaskedAccuracy" in values:
             parts.append(f"masked accuracy {values['MaskedAccuracy']:.1%}")
+        real, slots = (float(count) for count in self._tokens)
+        if slots:
+            parts.append(f"packing {real / slots:.1%}")
         parts.append(f"train masking rate {self.masker.rate:.0%}")
         if self._mark is not None:
             seconds = time.perf_counter() - self._mark[0] - self._eval_seconds

@@ -12,7 +12,7 @@ from omegaconf import MISSING
 
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
 from mosaicbert.did_you_mean import did_you_mean
-from mosaicbert.models.validation import ModelSectionError, check_model_section
+from mosaicbert.models.validation import ModelSectionError, check_model_section, check_sequence_length
 
 from .config import ConfigError, registry_field, time_field
 from .fsdp import FSDPConfig, build_fsdp_config
@@ -58,6 +58,13 @@ class ModelSection:
                 raise ConfigError("config key 'model.init_layers': applies only with 'model.init_from'")
             if self.init_layers < 1:
                 raise ConfigError(f"config key 'model.init_layers': {self.init_layers} is not a layer count (>= 1)")
+
+    def check_length(self, max_seq_len: int, key: str) -> None:
+        """``max_seq_len`` (config key ``key``) within the network's positions (absolute ones end; ALiBi does not)."""
+        try:
+            check_sequence_length(self.name, self.model_config, max_seq_len, key)
+        except ModelSectionError as err:
+            raise ConfigError(str(err)) from None
 
 
 @dataclass
@@ -224,6 +231,7 @@ class PretrainConfig:
 
     def _validate_model(self) -> None:
         self.model.check()
+        self.model.check_length(self.max_seq_len, "max_seq_len")
         name = self.model.name
         bias_init = self.model.mlm_bias_init
         if bias_init not in MLM_BIAS_INITS:
