@@ -55,7 +55,7 @@ def alone(document: torch.Tensor) -> dict[str, torch.Tensor]:
 def test_padding_info_gives_one_sequence_per_document(packed, documents):
     info = padding_info(packed["attention_mask"], packed[DOCUMENT_IDS])
     lengths = [len(d) for d in documents]
-    assert info.cu_seqlens.diff().tolist() == lengths and info.max_seqlen == max(lengths)
+    assert info.cu_seqlens.diff().tolist() == lengths and info.max_seqlen >= max(lengths)  # an upper bound: no sync
     assert info.first_tokens().tolist() == [0, lengths[0] + lengths[1]]
     assert info.positions().tolist() == [p for n in lengths for p in range(n)]
     assert sequence_lengths(packed["attention_mask"], packed[DOCUMENT_IDS]).tolist() == lengths
