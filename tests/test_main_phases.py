@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_main_config import data_overrides, mds_dir  # noqa: F401 - mds_dir is a fixture
 from test_main_e2e import REPO, event_files, run_args, scalars, subprocess_env, weights
 
 from mosaicbert.training.cli import pretrain_cli
+from mosaicbert.training.config import load_config
+from mosaicbert.training.schema import PretrainConfig
 
 PHASE1_STEPS = 10
 PHASE2_STEPS = 10
@@ -70,8 +73,9 @@ def test_phase2_starts_its_clock_schedule_and_data_at_zero(phase2, new_run):
     # later batches differ: phase 2 continues phase 1's Adam moments, the new run starts them at zero
     assert abs(losses[PHASE2_STEPS - 1] - reference[PHASE2_STEPS - 1]) > 1e-4
     lr = scalars(event_files(phase2), "lr-FusedDecoupledAdamW/group0")
-    # warmup_stable_decay from phase 2's lr (lr_monitor logs batch k's lr at step k + 1): warmup over batches
-    # 0-1, stable to 5, 1-sqrt decay over 5-10 to 0.02x (the tiny recipe's alpha_f)
+    # warmup_stable_decay from phase 2's lr; lr_monitor's value at step k + 1 is the schedule at batch k (Composer
+    # steps the schedule before counting the batch): warmup over 2 batches, stable to 5, 1-sqrt decay over 5-10
+    # to 0.02x (the tiny recipe's alpha_f)
     assert lr[1] == 0.0 and lr[2] == pytest.approx(PHASE2_LR / 2)
     assert lr[3] == lr[6] == pytest.approx(PHASE2_LR)
     assert lr[8] == pytest.approx(PHASE2_LR * (1 - 0.98 * (2 / 5) ** 0.5))
@@ -123,3 +127,23 @@ def test_bad_phase_settings_are_one_line_config_errors(phase1, news_mds, tmp_pat
     error = capsys.readouterr().err.strip().splitlines()
     assert error[-1].startswith("main.py: error: " + message.format(**places)), error
     assert phase1.is_file()  # nothing of phase 1 was touched
+
+
+@pytest.mark.parametrize("length", [512, 1024, 2048])
+def test_long_context_recipes_are_phases_of_the_128_run(length, mds_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "8")  # 8 GPUs on one node, as the cost estimate in the YAML
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")
+    checkpoint = tmp_path / "latest-rank0.pt"
+    checkpoint.touch()
+    cfg = load_config(REPO / "yamls" / f"mosaic-bert-base-seqlen-{length}.yaml",
+                      [*data_overrides(mds_dir), f"load_path={checkpoint}", "device=gpu"], PretrainConfig)
+    base = load_config(REPO / "yamls" / "mosaic-bert-base.yaml", [*data_overrides(mds_dir), "device=gpu"],
+                       PretrainConfig)
+    assert cfg.max_seq_len == length and cfg.reset_time and not cfg.load_weights_only
+    assert cfg.global_train_batch_size * length == 4096 * 512  # the token slots of the published 512 x 4096
+    assert int(cfg.max_duration.removesuffix("sp")) == 7000 * cfg.global_train_batch_size
+    assert cfg.model.model_config == {**base.model.model_config, "alibi_starting_size": length}  # a strict load
+    assert base.save_folder.rstrip("/").endswith("mosaic-bert-base/checkpoints")
+    with open(REPO / "yamls" / f"mosaic-bert-base-seqlen-{length}.yaml") as recipe:
+        assert f"load_path: {base.save_folder}/latest-rank0.pt" in recipe.read()
+    assert cfg.save_folder != base.save_folder and cfg.scheduler["name"] == "warmup_stable_decay"
