@@ -14,7 +14,10 @@ import torch
 from composer.core import Callback, State
 from composer.loggers import Logger
 from test_main_e2e import REPO, TINY, run_args, subprocess_env, weights
+from test_training_schedulers import state_at
 
+from mosaicbert.algorithms import batch_size_warmup
+from mosaicbert.algorithms.batch_size_warmup import BatchSizeWarmup
 from mosaicbert.data.loaders import count_real_tokens
 from mosaicbert.training.cli import pretrain_cli
 from mosaicbert.training.config import ConfigError, load_config
@@ -86,6 +89,14 @@ def test_killed_mid_ramp_resumes_bit_identical(reference, news_mds, tmp_path):
     resumed, expected = weights(checkpoints / final), weights(reference[0] / "checkpoints" / final)
     for name, tensor in expected.items():
         assert torch.equal(resumed[name], tensor), name
+
+
+def test_the_global_start_batch_is_split_over_the_ranks(monkeypatch):
+    monkeypatch.setattr(batch_size_warmup.dist, "get_world_size", lambda: 2)
+    by_size, by_fraction = BatchSizeWarmup("100sp", start_batch_size=6), BatchSizeWarmup("0.5dur", start_fraction=0.25)
+    # 2 ranks x 8 samples: 6 -> 16 global over 100 samples; 4 -> 16 over the first half of 40 batches
+    assert [by_size.device_batch_size(state_at("40ba", sample=s), 8) for s in (0, 50, 99, 100, 500)] == [3, 5, 7, 8, 8]
+    assert [by_fraction.device_batch_size(state_at("40ba", batch=b), 8) for b in (0, 10, 20)] == [2, 5, 8]
 
 
 @pytest.mark.parametrize("section, message", [
