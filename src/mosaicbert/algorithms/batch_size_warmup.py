@@ -4,8 +4,9 @@ The dataloader always yields the full batch; at ``Event.AFTER_DATALOADER`` every
 samples of its batch, ``k`` a pure function of ``state.timestamp`` (exact after a resume, the same on every
 rank). Composer counts a batch's samples and tokens *before* that event, so the Streaming position (resumed
 from the sample count) stays exact: the dropped samples are skipped, which is the cost of this way of ramping.
-The token count is then corrected to the tokens trained (at ``BATCH_END``, before schedules, evaluation and
-checkpoints read it): ``tok`` durations mean trained tokens, ``sp`` durations samples drawn from the data.
+The token count is then corrected to the tokens trained (at ``BATCH_END``, before evaluation, checkpoints and
+the next batch's schedule read it): ``tok`` durations mean trained tokens, ``sp`` durations samples drawn from
+the data (so does Composer's ``speed_monitor``: its samples/s count the skipped samples during the ramp).
 """
 
 from __future__ import annotations
