@@ -20,7 +20,7 @@ from test_main_config import data_overrides, mds_dir  # noqa: F401 - mds_dir is 
 from test_main_e2e import REPO, event_files, run_args, scalars, subprocess_env, weights
 
 from mosaicbert.training.cli import pretrain_cli
-from mosaicbert.training.config import load_config
+from mosaicbert.training.config import ConfigError, load_config
 from mosaicbert.training.schema import PretrainConfig
 
 PHASE1_STEPS = 10
@@ -147,3 +147,14 @@ def test_long_context_recipes_are_phases_of_the_128_run(length, mds_dir, tmp_pat
     with open(REPO / "yamls" / f"mosaic-bert-base-seqlen-{length}.yaml") as recipe:
         assert f"load_path: {base.save_folder}/latest-rank0.pt" in recipe.read()
     assert cfg.save_folder != base.save_folder and cfg.scheduler["name"] == "warmup_stable_decay"
+
+
+def test_a_started_phase_resumes_even_if_load_path_is_gone(news_mds, tmp_path):
+    """Autoresume reads the phase's own checkpoint, not load_path: the earlier run may have been cleaned up."""
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "latest-rank0.pt").symlink_to("ep0-ba5-rank0.pt")
+    args = run_args(news_mds, tmp_path, f"load_path={tmp_path}/deleted/ep0-ba10-rank0.pt", "reset_time=true")
+    cfg = load_config(args[0], args[1:], PretrainConfig)
+    assert cfg.load_path.endswith("deleted/ep0-ba10-rank0.pt")
+    with pytest.raises(ConfigError, match="config key 'load_path': no checkpoint file at"):
+        load_config(args[0], [*args[1:], "autoresume=false"], PretrainConfig)

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from composer.core import Callback, Event, State
 from composer.loggers import Logger
-from composer.utils import format_name_with_dist
+from composer.utils import partial_format
 
+from .checkpoints import LATEST
 from .config import ConfigError
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def phase_trainer_arguments(cfg: PretrainConfig) -> dict[str, Any]:
 def check_phase(cfg: PretrainConfig) -> None:
     """One-line errors: the options without ``load_path``, two sources of weights, a missing checkpoint, a
     ``save_folder`` that is the earlier run's."""
-    load_path, save_folder = cfg.load_path, cfg.save_folder
+    load_path, save_folder = cfg.load_path, cfg.save_folder or ""
     if not load_path:
         for key in ("load_weights_only", "reset_time", "load_ignore_keys"):
             if getattr(cfg, key):
@@ -64,15 +65,15 @@ def check_phase(cfg: PretrainConfig) -> None:
                           "format, weights only)")
     if "://" in load_path:
         return
-    if not os.path.isfile(load_path):
+    local_folder = bool(save_folder) and "://" not in save_folder
+    # run_name only: validation runs before (and without) the distributed setup the other fields need
+    folder = os.path.realpath(partial_format(save_folder, run_name=cfg.run_name or "")) if local_folder else None
+    resumes = cfg.autoresume and folder is not None and os.path.lexists(os.path.join(folder, LATEST))
+    if not os.path.isfile(load_path) and not resumes:  # a resumed phase does not read load_path
         raise ConfigError(f"config key 'load_path': no checkpoint file at '{load_path}'")
-    if save_folder and "://" not in save_folder:
-        folder = os.path.realpath(format_name_with_dist(save_folder, cfg.run_name or ""))
-        earlier = {os.path.dirname(os.path.realpath(load_path)), os.path.dirname(os.path.abspath(load_path))}
-        if folder in earlier:
-            raise ConfigError(f"config key 'save_folder': '{save_folder}' holds the checkpoint of 'load_path'; "
-                              "give the phase its own folder (resuming it would delete the earlier run's later "
-                              "checkpoints)")
+    if folder in {os.path.dirname(os.path.realpath(load_path)), os.path.dirname(os.path.abspath(load_path))}:
+        raise ConfigError(f"config key 'save_folder': '{save_folder}' holds the checkpoint of 'load_path'; give "
+                          "the phase its own folder (resuming it would delete the earlier run's later checkpoints)")
 
 
 class PhaseHyperparameters(Callback):
