@@ -25,6 +25,7 @@ from mosaicbert.tokenizer import load_tokenizer
 from .checkpoints import repair_checkpoint_folder
 from .console import EvalLine
 from .fsdp import build_fsdp_config
+from .phases import PhaseHyperparameters, phase_trainer_arguments, starts_fresh_optimizer_hyperparameters
 from .precision import resolve_precision
 from .registries import build_algorithms, build_callbacks, build_loggers, build_optimizer, build_scheduler
 from .schema import MLM_BIAS_SAMPLES, PretrainConfig
@@ -75,6 +76,8 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
         callbacks.append(NonFiniteLossGuard())
     if cfg.fsdp_config is not None and cfg.device_type == "cpu":
         callbacks.append(GlooFSDPGradientAverage())
+    if starts_fresh_optimizer_hyperparameters(cfg):
+        callbacks.append(PhaseHyperparameters(cfg.load_path))
 
     if cfg.autoresume and dist.get_global_rank() == 0:
         repair_checkpoint_folder(format_name_with_dist(cfg.save_folder, cfg.run_name))
@@ -104,6 +107,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
         save_num_checkpoints_to_keep=cfg.save_num_checkpoints_to_keep,
         save_overwrite=cfg.save_overwrite,
         autoresume=cfg.autoresume,
+        **phase_trainer_arguments(cfg),
         device=cfg.device_type,
         precision=trainer_precision,
         device_train_microbatch_size=microbatch if microbatch is not None else cfg.device_train_batch_size,

@@ -8,11 +8,13 @@ load time. The classes are Composer's and torch's, plus the recipe's own Compose
   update run by PyTorch's fused kernel (``fused_adamw.py``); ``decoupled_adamw_loop`` is Composer's own
   per-tensor implementation.
 - ``scheduler: {name: linear_decay_with_warmup, t_warmup: 0.06dur, alpha_f: 0.02}``: Composer's stateless
-  schedulers (times in Composer units, exact on resume).
+  schedulers (times in Composer units, exact on resume), plus ``warmup_stable_decay`` (``schedulers.py``:
+  ``t_warmup``, ``t_decay``, ``decay_shape: linear | 1-sqrt``, ``alpha_f``) for runs in phases.
 - ``algorithms: {masking_rate_schedule: {schedule: linear, end: 0.15}, ...}``; ``domain_upsampling: {start:
   0.85dur, proportions: {c4: 1, pubmed: 4}}`` changes the stream mixture for the last part of training (needs
-  ``train_loader.streams``). The recipe injects what an algorithm needs from the run (``masker``: the
-  training MLM masker).
+  ``train_loader.streams``); ``batch_size_warmup: {start_fraction: 0.1, t_warmup: 0.2dur}`` ramps the global
+  batch (``start_batch_size`` in samples instead of a fraction). The recipe injects what an algorithm needs
+  from the run (``masker``: the training MLM masker).
 - ``callbacks: {speed_monitor: {window_size: 20}, lr_monitor: {}, ...}``: Composer's callbacks for
   throughput/MFU (``speed_monitor``; tokens are whatever the DataSpec counts, and MFU needs
   ``gpu_flops_available`` off the known GPUs), learning rate, memory and remaining time, plus the recipe's
@@ -43,12 +45,14 @@ from composer.optim import (
     PolynomialWithWarmupScheduler,
 )
 
+from mosaicbert.algorithms.batch_size_warmup import BatchSizeWarmup
 from mosaicbert.algorithms.domain_upsampling import DomainUpsampling
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
 
 from .fused_adamw import FusedDecoupledAdamW
 from .registry import Registry
+from .schedulers import WarmupStableDecayScheduler
 
 OPTIMIZERS = Registry("optimizer", {
     "decoupled_adamw": FusedDecoupledAdamW,
@@ -65,11 +69,13 @@ SCHEDULERS = Registry("scheduler", {
     "linear_decay": LinearScheduler,
     "cosine_decay": CosineAnnealingScheduler,
     "constant": ConstantScheduler,
+    "warmup_stable_decay": WarmupStableDecayScheduler,
 })
 
 ALGORITHMS = Registry("algorithm", {
     "masking_rate_schedule": MaskingRateScheduler,
     "domain_upsampling": DomainUpsampling,
+    "batch_size_warmup": BatchSizeWarmup,
 }, injected=("masker",))
 
 CALLBACKS = Registry("callback", {

@@ -16,6 +16,7 @@ from mosaicbert.models.validation import ModelSectionError, check_model_section,
 
 from .config import ConfigError, registry_field, time_field
 from .fsdp import FSDPConfig, build_fsdp_config
+from .phases import check_phase
 from .precision import default_device, resolve_precision
 from .registries import ALGORITHMS, CALLBACKS, LOGGERS, OPTIMIZERS, SCHEDULERS
 
@@ -139,6 +140,12 @@ class PretrainConfig:
     save_num_checkpoints_to_keep: int = -1
     save_overwrite: bool = False
     autoresume: bool = False
+    # A new phase of an earlier run (training/phases.py): its Composer checkpoint; weights only or optimizer
+    # state too; reset_time: a fresh clock, schedule and data position; checkpoint paths to leave out
+    load_path: Optional[str] = None
+    load_weights_only: bool = False
+    reset_time: bool = False
+    load_ignore_keys: List[str] = field(default_factory=list)
 
     # Optional export of the final model as a Hugging Face directory
     export_hf_dir: Optional[str] = None
@@ -215,6 +222,7 @@ class PretrainConfig:
             raise ConfigError(f"config key 'save_folder': autoresume on {self.num_nodes} nodes needs an object store "
                               f"URI every node reads (e.g. s3://bucket/runs/{{run_name}}/checkpoints), "
                               f"not the local path {self.save_folder!r}")
+        check_phase(self)
         for name in ("train_loader", "eval_loader"):
             loader = getattr(self, name)
             if loader is not None:
