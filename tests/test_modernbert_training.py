@@ -9,8 +9,6 @@ FSDP (one unit per ModernBERT layer) and activation checkpointing: ``test_models
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ from mosaicbert.models import read_weights
 from mosaicbert.training import load_config
 from mosaicbert.training.cli import pretrain_cli
 
-from test_main_e2e import event_files, scalars, subprocess_env, weights
+from test_main_e2e import assert_nonfinite_stop, assert_same_weights, event_files, run_two_ranks, scalars
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "test" / "modernbert-tiny.yaml"
@@ -72,35 +70,24 @@ def test_resume_from_the_last_checkpoint_ends_bit_identical(reference_run, news_
     (checkpoints / f"ep0-ba{STEPS}-rank0.pt").unlink()
     (checkpoints / "latest-rank0.pt").unlink()  # the restart relinks the newest complete checkpoint (batch 4)
     assert pretrain_cli(args) == 0
-    resumed = weights(checkpoints / f"ep0-ba{STEPS}-rank0.pt")
-    reference = weights(reference_run / "checkpoints" / f"ep0-ba{STEPS}-rank0.pt")
-    assert resumed.keys() == reference.keys()
-    for name, tensor in reference.items():
-        assert torch.equal(resumed[name], tensor), name
+    final = f"ep0-ba{STEPS}-rank0.pt"
+    assert_same_weights(checkpoints / final, reference_run / "checkpoints" / final)
 
 
 def test_two_ddp_ranks_match_one_rank(reference_run, news_mds, tmp_path):
-    composer = Path(sys.executable).parent / "composer"
-    log = tmp_path / "two-ranks.log"
-    with open(log, "w") as out:
-        done = subprocess.run([str(composer), "-n", "2", str(REPO / "main.py"), *run_args(news_mds, tmp_path)],
-                              cwd=REPO, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT, timeout=900)
-    assert done.returncode == 0, log.read_text()[-3000:]
+    run_two_ranks(run_args(news_mds, tmp_path), tmp_path / "two-ranks.log")
     one = scalars(event_files(reference_run), "loss/train/total")
     two = scalars(event_files(tmp_path), "loss/train/total")
     assert sorted(two) == sorted(one)
-    assert max(abs(two[step] - one[step]) for step in one) < 0.01  # loss averaging only (test_main_e2e.py)
+    # loss averaging (mean of the two half-batch means) and gradient averaging only, as in test_main_e2e.py; another
+    # data order or other masks differ by 1e-1 and more
+    differences = [abs(two[step] - one[step]) for step in sorted(one)]
+    assert differences[0] < 0.01 and max(differences) < 0.02, differences
 
 
 def test_nonfinite_loss_stops_the_run_and_keeps_the_last_checkpoint(news_mds, tmp_path, capsys):
     args = run_args(news_mds, tmp_path, "optimizer.lr=1e30", "save_interval=1ba", "eval_loader=null")
-    assert pretrain_cli(args) == 1
-    message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message.startswith("main.py: error: training loss became") and "stopped before the optimizer step" in message
-    failed_at = int(message.split(" at batch ")[1].split()[0])
-    last = tmp_path / "checkpoints" / f"ep0-ba{failed_at}-rank0.pt"
-    assert (tmp_path / "checkpoints" / "latest-rank0.pt").resolve() == last.resolve()
-    assert all(torch.isfinite(t).all() for t in weights(last).values() if t.is_floating_point())
+    assert_nonfinite_stop(args, tmp_path / "checkpoints", capsys)
 
 
 def test_glue_sweep_with_an_mnli_started_task(tmp_path):

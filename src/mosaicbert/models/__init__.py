@@ -1,7 +1,8 @@
 """Composer side of the model: ``build_composer_model(name, task, ...)`` -> ``ComposerModel``.
 
 Names (``MODEL_REGISTRY``): ``mosaic_bert`` (MosaicBERT from ``architecture/``), ``hf_bert``
-(transformers' BERT, the baseline) and ``modernbert`` (transformers' ModernBERT). Tasks (``TASK_WRAPPERS``): ``mlm`` and ``classification``.
+(transformers' BERT, the baseline) and ``modernbert`` (transformers' ModernBERT).
+Tasks (``TASK_WRAPPERS``): ``mlm`` and ``classification``.
 """
 
 from __future__ import annotations
