@@ -55,7 +55,7 @@ from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.data.sources import open_source
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model
-from mosaicbert.models.flops import encoder_training_flops
+from mosaicbert.models.flops import step_flops
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
 from mosaicbert.training.precision import cpu_bf16_skip_note
@@ -224,19 +224,11 @@ def apply_padding(batch: dict[str, torch.Tensor], policy: str) -> dict[str, torc
     return {k: torch.nn.functional.pad(v, (0, extra)) if v.dim() == 2 else v for k, v in batch.items()}
 
 
-def step_flops(network_config, batch: dict[str, torch.Tensor], model_name: str, task: str) -> tuple[float, float]:
+def batch_flops(network_config, batch: dict[str, torch.Tensor], task: str) -> tuple[float, float]:
     """(FLOPs the model executes on ``batch``, FLOPs the architecture needs for the real tokens only)."""
-    real_lengths = sequence_lengths(batch["attention_mask"], batch.get(DOCUMENT_IDS))
     masked = float((batch["labels"] != IGNORE_INDEX).sum()) if task == "mlm" else 0.0
-    sequences = len(batch["input_ids"]) if task == "classification" else 0
-    needed = encoder_training_flops(network_config, real_lengths, mlm_tokens=masked, classified_sequences=sequences)
-    if model_name != "hf_bert":
-        return needed, needed
-    padded_lengths = torch.full((len(batch["input_ids"]),), batch["input_ids"].shape[1])
-    decoded = float(batch["input_ids"].numel()) if task == "mlm" else 0.0  # transformers decodes every slot
-    executed = encoder_training_flops(network_config, padded_lengths, mlm_tokens=decoded,
-                                      classified_sequences=sequences)
-    return executed, needed
+    sequences = len(batch["attention_mask"]) if task == "classification" else 0
+    return step_flops(network_config, batch["attention_mask"], masked, sequences, batch.get(DOCUMENT_IDS))
 
 
 def train_step(model, optimizer, batch: dict[str, torch.Tensor]) -> None:
@@ -321,7 +313,7 @@ def summarize(config: Config, workload: Workload, models_config: dict, peaks: di
     for seconds, index in zip(config.seconds, config.batch_indices):
         fed = apply_padding(workload.batches[index], config.padding)
         real, slots = float(fed["attention_mask"].sum()), float(fed["input_ids"].numel())
-        executed, needed = step_flops(models_config[config.model], fed, config.model, workload.task)
+        executed, needed = batch_flops(models_config[config.model], fed, workload.task)
         steps.append({"step_seconds": seconds, "samples_per_s": fed["input_ids"].shape[0] / seconds,
                       "real_tokens_per_s": real / seconds, "padded_slots_per_s": slots / seconds,
                       "padding_fraction": 1.0 - real / slots, "packing_efficiency": real / slots,

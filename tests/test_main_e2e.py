@@ -59,6 +59,36 @@ def subprocess_env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
 
 
+def run_two_ranks(args: list[str], log: Path) -> None:
+    """``composer -n 2 main.py ARGS`` (gloo ranks), its output in ``log``."""
+    composer = Path(sys.executable).parent / "composer"
+    with open(log, "w") as out:
+        done = subprocess.run([str(composer), "-n", "2", str(REPO / "main.py"), *args],
+                              cwd=REPO, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT, timeout=900)
+    assert done.returncode == 0, log.read_text()[-3000:]
+
+
+def assert_same_weights(checkpoint: Path, reference: Path) -> None:
+    resumed, expected = weights(checkpoint), weights(reference)
+    assert resumed.keys() == expected.keys()
+    for name, tensor in expected.items():
+        assert torch.equal(resumed[name], tensor), name
+
+
+def assert_nonfinite_stop(args: list[str], checkpoints: Path, capsys) -> None:
+    """The run stops with exit 1 and one line at the batch whose loss is not finite; the last checkpoint is the
+    batch before, finite, and ``latest`` points to it."""
+    assert pretrain_cli(args) == 1
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.startswith("main.py: error: training loss became") and "stopped before the optimizer step" in message
+    failed_at = int(message.split(" at batch ")[1].split()[0])
+    last = checkpoints / f"ep0-ba{failed_at}-rank0.pt"
+    assert (checkpoints / "latest-rank0.pt").resolve() == last.resolve()
+    assert not (checkpoints / f"ep0-ba{failed_at + 1}-rank0.pt").exists()
+    assert str(last) in message
+    assert all(torch.isfinite(t).all() for t in weights(last).values() if t.is_floating_point())
+
+
 @pytest.fixture(scope="module")
 def reference_run(news_mds, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("reference")
@@ -93,12 +123,7 @@ def test_throughput_and_mfu_are_logged(reference_run):
 
 def test_two_ranks_match_one_rank(reference_run, news_mds, tmp_path):
     """Same global batch over 2 gloo ranks: same samples, same masks, so (nearly) the same losses."""
-    composer = Path(sys.executable).parent / "composer"
-    log = tmp_path / "two-ranks.log"
-    with open(log, "w") as out:
-        done = subprocess.run([str(composer), "-n", "2", str(REPO / "main.py"), *run_args(news_mds, tmp_path)],
-                              cwd=REPO, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT, timeout=900)
-    assert done.returncode == 0, log.read_text()[-3000:]
+    run_two_ranks(run_args(news_mds, tmp_path), tmp_path / "two-ranks.log")
     one = scalars(event_files(reference_run), "loss/train/total")
     two = scalars(event_files(tmp_path), "loss/train/total")
     assert sorted(two) == sorted(one)
@@ -129,11 +154,8 @@ def test_killed_run_restarts_from_its_last_checkpoint_and_ends_identical(referen
     assert not (checkpoints / f"ep0-ba{STEPS}-rank0.pt").exists()
 
     assert pretrain_cli(args) == 0  # the same command again
-    resumed = weights(checkpoints / f"ep0-ba{STEPS}-rank0.pt")
-    reference = weights(reference_run / "checkpoints" / f"ep0-ba{STEPS}-rank0.pt")
-    assert resumed.keys() == reference.keys()
-    for name, tensor in reference.items():
-        assert torch.equal(resumed[name], tensor), name
+    final = f"ep0-ba{STEPS}-rank0.pt"
+    assert_same_weights(checkpoints / final, reference_run / "checkpoints" / final)
     # it resumed rather than starting over: the restart (this process) first logged a checkpointed batch
     restart_files = [f for f in event_files(tmp_path) if f".{os.getpid()}." in f.name]
     restart_steps = scalars(restart_files, "loss/train/total")
@@ -142,16 +164,7 @@ def test_killed_run_restarts_from_its_last_checkpoint_and_ends_identical(referen
 
 def test_nonfinite_loss_stops_the_run_and_keeps_the_last_checkpoint(news_mds, tmp_path, capsys):
     args = run_args(news_mds, tmp_path, "optimizer.lr=1e30", "save_interval=1ba", "eval_loader=null")
-    assert pretrain_cli(args) == 1
-    message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message.startswith("main.py: error: training loss became") and "stopped before the optimizer step" in message
-    failed_at = int(message.split(" at batch ")[1].split()[0])
-    checkpoints = tmp_path / "checkpoints"
-    last = checkpoints / f"ep0-ba{failed_at}-rank0.pt"
-    assert (checkpoints / "latest-rank0.pt").resolve() == last.resolve()
-    assert not (checkpoints / f"ep0-ba{failed_at + 1}-rank0.pt").exists()
-    assert str(last) in message
-    assert all(torch.isfinite(t).all() for t in weights(last).values() if t.is_floating_point())
+    assert_nonfinite_stop(args, tmp_path / "checkpoints", capsys)
 
 
 def test_init_from_an_earlier_checkpoint_of_this_recipe(reference_run, news_mds, tmp_path):
@@ -168,14 +181,9 @@ def test_fsdp_on_two_ranks_matches_one_rank_and_exports(reference_run, news_mds,
     of the one-rank run, and the Hugging Face export holds the gathered weights of the final checkpoint."""
     from transformers import AutoModelForMaskedLM
 
-    composer = Path(sys.executable).parent / "composer"
-    log = tmp_path / "fsdp.log"
     args = run_args(news_mds, tmp_path, "fsdp_config={activation_checkpointing: true}", "eval_loader=null",
                     f"export_hf_dir={tmp_path}/hf")
-    with open(log, "w") as out:
-        done = subprocess.run([str(composer), "-n", "2", str(REPO / "main.py"), *args],
-                              cwd=REPO, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT, timeout=900)
-    assert done.returncode == 0, log.read_text()[-3000:]
+    run_two_ranks(args, tmp_path / "fsdp.log")
     one = scalars(event_files(reference_run), "loss/train/total")
     fsdp = scalars(event_files(tmp_path), "loss/train/total")
     assert sorted(fsdp) == sorted(one)

@@ -1,5 +1,5 @@
 """``compile_config`` (Composer's torch.compile of the model): MosaicBERT compiles, with graph breaks at unpadding's
-data-dependent shapes, and trains to the same losses as eager. ``aot_eager`` traces forward and backward like the
+data-dependent shapes, and trains to the same losses as eager; so does ModernBERT (transformers' own code). ``aot_eager`` traces forward and backward like the
 default inductor backend but skips its C++ code generation, which costs minutes on a 2-core CPU."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from mosaicbert.models import build_composer_model
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
 
 
-def _losses(samples, collator, compile_config):
+def _losses(name, samples, collator, compile_config):
     torch.manual_seed(0)
-    model = build_composer_model("mosaic_bert", "mlm", model_config=TINY)
+    model = build_composer_model(name, "mlm", model_config=TINY)
     logger = InMemoryLogger()
     trainer = Trainer(model=model, train_dataloader=DataLoader(samples, batch_size=8, collate_fn=collator),
                       max_duration="2ba", optimizers=DecoupledAdamW(model.parameters(), lr=3e-3, weight_decay=0.0),
@@ -30,12 +30,13 @@ def _losses(samples, collator, compile_config):
     return [float(v) for _, v in logger.data["loss/train/total"]]
 
 
-def test_compiled_model_trains_to_the_eager_losses(tokenizer, news_sentences):
+@pytest.mark.parametrize("name", ["mosaic_bert", "modernbert"])
+def test_compiled_model_trains_to_the_eager_losses(name, tokenizer, news_sentences):
     samples = [tokenizer(s, truncation=True, max_length=40) for s in news_sentences[:24]]
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3)
-    eager = _losses(samples, collator, None)
+    eager = _losses(name, samples, collator, None)
     torch._dynamo.reset()
     torch._dynamo.utils.counters.clear()
-    compiled = _losses(samples, collator, {"backend": "aot_eager"})
+    compiled = _losses(name, samples, collator, {"backend": "aot_eager"})
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0  # dynamo did trace the model
     assert compiled == pytest.approx(eager, abs=1e-5)

@@ -36,7 +36,7 @@ def _fit(name: str, samples, collator, fsdp: dict | None):
     return trainer, [float(v) for _, v in logger.data["loss/train/total"]]
 
 
-@pytest.mark.parametrize("name", ["mosaic_bert", "hf_bert"])
+@pytest.mark.parametrize("name", ["mosaic_bert", "hf_bert", "modernbert"])
 def test_fsdp_shards_and_checkpoints_each_layer_and_trains_like_ddp(name, tokenizer, news_sentences):
     samples = [tokenizer(s, truncation=True, max_length=40) for s in news_sentences[:24]]
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3)

@@ -23,7 +23,7 @@ from mosaicbert.finetune.glue_plan import plan_jobs
 from mosaicbert.finetune.glue_summary import GlueSummary, format_markdown, summarize, write_summary
 from mosaicbert.finetune.glue_tasks import get_task
 from mosaicbert.finetune.job_queue import default_cpu_workers, run_jobs, worker_gpus
-from mosaicbert.finetune.run import NEW_HEADS, finetune
+from mosaicbert.finetune.run import finetune
 
 # From the MNLI-fine-tuned model only the classifier starts fresh (its pooler is trained already).
 NEW_HEADS_FROM_MNLI = ("classifier",)
@@ -55,7 +55,7 @@ def run_glue_job(cfg: GlueConfig, job: GlueJob) -> JobResult:
             task = get_task(job.task)
             metrics, _ = finetune(task, load_task_data(task, cfg.data_dir), cfg, job.hyperparameters, seed=job.seed,
                                   init_from=job.start_from,
-                                  expected_new_weights=NEW_HEADS_FROM_MNLI if job.start_from else NEW_HEADS,
+                                  expected_new_weights=NEW_HEADS_FROM_MNLI if job.start_from else None,
                                   save_weights=checkpoint_file(out_dir, job.name) if job.keeps_checkpoint else None)
             error = None
         except Exception as err:  # noqa: BLE001 - a failing task is reported, the sweep goes on

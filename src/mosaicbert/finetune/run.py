@@ -15,12 +15,15 @@ from mosaicbert.atomic_write import atomic_path
 from mosaicbert.finetune.config import FinetuneConfig, Hyperparameters
 from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_examples
 from mosaicbert.finetune.task import TaskSpec
-from mosaicbert.models import build_composer_model
+from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer, build_scheduler, resolve_precision
 
-# Parameters a pretrained encoder does not have (or has for another task): they start fresh.
-NEW_HEADS = ("classifier", "bert.pooler")
+
+def new_heads(cfg: FinetuneConfig) -> tuple[str, ...]:
+    """Parameters a pretrained encoder of the model's family does not have (or has for another task): they start
+    fresh (``NetworkFamily.new_heads``)."""
+    return MODEL_REGISTRY[cfg.model.name].new_heads
 
 
 def build_model(task: TaskSpec, cfg: FinetuneConfig, *, init_from: str | None,
@@ -39,12 +42,12 @@ def build_model(task: TaskSpec, cfg: FinetuneConfig, *, init_from: str | None,
 
 
 def finetune(task: TaskSpec, splits: dict[str, Examples], cfg: FinetuneConfig, hparams: Hyperparameters, *,
-             seed: int, init_from: str | None = None, expected_new_weights: tuple[str, ...] = NEW_HEADS,
+             seed: int, init_from: str | None = None, expected_new_weights: tuple[str, ...] | None = None,
              save_weights: Path | None = None):
     """Fine-tune on ``splits['train']``, evaluate on the task's eval splits; return ``(metrics, model)``.
 
     ``hparams`` are resolved (every field set). ``init_from`` replaces ``cfg.model.init_from`` (the GLUE
-    sweep's MNLI checkpoint). Metrics are keyed as ``task.metric_keys()``; ``save_weights`` writes a
+    sweep's MNLI checkpoint); ``expected_new_weights`` defaults to the family's ``new_heads``. Metrics are keyed as ``task.metric_keys()``; ``save_weights`` writes a
     weights-only Composer checkpoint (readable as ``init_from``) atomically.
     """
     device = cfg.device
@@ -60,6 +63,8 @@ def finetune(task: TaskSpec, splits: dict[str, Examples], cfg: FinetuneConfig, h
         for eval_name, split in task.eval_splits.items()
     ]
     torch.manual_seed(seed)  # the new classifier head's initialisation
+    if expected_new_weights is None:
+        expected_new_weights = new_heads(cfg)
     model = build_model(task, cfg, init_from=init_from, expected_new_weights=expected_new_weights,
                         autocast_dtype=autocast_dtype)
     optimizer = build_optimizer({**cfg.optimizer, "lr": hparams.lr, "weight_decay": hparams.weight_decay}, model)

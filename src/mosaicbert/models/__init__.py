@@ -1,7 +1,8 @@
 """Composer side of the model: ``build_composer_model(name, task, ...)`` -> ``ComposerModel``.
 
-Names (``MODEL_REGISTRY``): ``mosaic_bert`` (MosaicBERT from ``architecture/``) and ``hf_bert``
-(transformers' BERT, the baseline). Tasks (``TASK_WRAPPERS``): ``mlm`` and ``classification``.
+Names (``MODEL_REGISTRY``): ``mosaic_bert`` (MosaicBERT from ``architecture/``), ``hf_bert``
+(transformers' BERT, the baseline) and ``modernbert`` (transformers' ModernBERT).
+Tasks (``TASK_WRAPPERS``): ``mlm`` and ``classification``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mosaicbert.tokenizer import load_tokenizer
 from .autocast import resolve_autocast_dtype
 from .hf_bert import HF_BERT
 from .hf_io import export_to_hf
+from .modernbert import MODERNBERT
 from .mosaic_bert import MOSAIC_BERT
 from .network import NetworkFamily
 from .sharding import full_network
@@ -23,7 +25,7 @@ from .tasks import MaskedLMComposerModel, SequenceClassificationComposerModel
 from .validation import check_model_section
 from .weights import SourceWeights, WeightsMismatchError, load_weights, read_weights
 
-MODEL_REGISTRY: dict[str, NetworkFamily] = {family.name: family for family in (MOSAIC_BERT, HF_BERT)}
+MODEL_REGISTRY: dict[str, NetworkFamily] = {family.name: family for family in (MOSAIC_BERT, HF_BERT, MODERNBERT)}
 TASK_WRAPPERS = {"mlm": MaskedLMComposerModel, "classification": SequenceClassificationComposerModel}
 
 
@@ -48,11 +50,12 @@ def build_composer_model(name: str, task: str, *, tokenizer_name: str = "bert-ba
         raise ValueError(f"num_labels={num_labels} applies only to task 'classification', not {task!r}")
     family = MODEL_REGISTRY[name]
     autocast_dtype = resolve_autocast_dtype(autocast_dtype)
+    tokenizer = load_tokenizer(tokenizer_name)
     source = read_weights(init_from) if init_from else None
     if source is not None and init_layers is not None:
         source = source.first_layers(init_layers)
-    network = family.build(task, model_config, source, num_labels, expected_new_weights)
-    return TASK_WRAPPERS[task](network, tokenizer=load_tokenizer(tokenizer_name), autocast_dtype=autocast_dtype)
+    network = family.build(task, model_config, source, num_labels, expected_new_weights, tokenizer)
+    return TASK_WRAPPERS[task](network, tokenizer=tokenizer, autocast_dtype=autocast_dtype)
 
 
 __all__ = [

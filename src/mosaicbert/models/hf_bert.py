@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, PretrainedConfig
 from transformers.models.bert.modeling_bert import BertLayer
 
+from .flops import bert_flop_shape
 from .network import NetworkFamily
 from .weights import SourceWeights
 
@@ -24,4 +27,5 @@ HF_BERT = NetworkFamily(
     task_classes={"mlm": BertForMaskedLM, "classification": BertForSequenceClassification},
     adapt_weights=bert_weights,
     layer_class=BertLayer,
+    flop_shape=partial(bert_flop_shape, padded=True),  # runs on every padded slot and decodes every one
 )

@@ -22,6 +22,7 @@ work without this package installed.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import tempfile
@@ -130,13 +131,22 @@ def mosaic_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str,
     return source_format(source).weights(source, config)
 
 
+def _name_transformers_class(network: PreTrainedModel, config_file: Path) -> None:
+    """``architectures`` of a native export: the transformers class the network is or extends."""
+    native = next(cls for cls in type(network).__mro__ if cls.__module__.startswith("transformers."))
+    config = json.loads(config_file.read_text())
+    config["architectures"] = [native.__name__]
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def export_to_hf(model: HuggingFaceModel | PreTrainedModel, out_dir: str | Path,
                  tokenizer: PreTrainedTokenizerBase | None = None) -> Path:
     """Write the network (the wrapped one of a ``HuggingFaceModel``) and its tokenizer as a Hugging Face directory;
     replaces ``out_dir`` atomically. Under FSDP pass ``sharding.full_network(...)``: it holds the gathered weights.
 
     MosaicBERT networks carry their code (``auto_map``: load with ``trust_remote_code=True``); transformers'
-    BERT loads with the plain auto classes.
+    networks (BERT, ModernBERT) load with the plain auto classes, under the name of the transformers class they are
+    or extend (``SparseModernBertForMaskedLM`` exports as ``ModernBertForMaskedLM``).
     """
     network = model.model if isinstance(model, HuggingFaceModel) else model
     if tokenizer is None and isinstance(model, HuggingFaceModel):
@@ -153,6 +163,8 @@ def export_to_hf(model: HuggingFaceModel | PreTrainedModel, out_dir: str | Path,
     with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as tmp:
         staging = Path(tmp) / "export"
         network.save_pretrained(staging, safe_serialization=True)
+        if auto_class is None:
+            _name_transformers_class(network, staging / "config.json")
         if tokenizer is not None:
             tokenizer.save_pretrained(staging)
         if out_dir.exists():

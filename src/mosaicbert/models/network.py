@@ -1,6 +1,8 @@
-"""Building the network of one family (``mosaic_bert``, ``hf_bert``) for a task, optionally from source weights.
+"""Building the network of one family (``mosaic_bert``, ``hf_bert``, ``modernbert``) for a task, optionally from
+source weights; a family also declares what the rest of the recipe asks of it (key layout, FLOPs, heads, length).
 
-The config is the family's defaults (the bert-base shape), then the source checkpoint's config (all of it
+The config is the family's defaults (its base shape), then what the tokenizer fixes (``tokenizer_config``: e.g.
+ModernBERT's special-token ids), then the source checkpoint's config (all of it
 when the source is of the same family, only the tensor shapes otherwise, or what the family's
 ``source_config`` reads from it), then the family's fixed fields for the task (e.g. no attention dropout when
 fine-tuning MosaicBERT, as in the original), then the caller's overrides.
@@ -13,10 +15,11 @@ from typing import Callable, Iterable
 
 import torch
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 
+from .flops import FlopShape, bert_flop_shape
 from .sharding import shard_per_layer
-from .weights import SourceWeights, load_weights
+from .weights import BERT_KEYS, KeyLayout, SourceWeights, load_weights
 
 # Config fields that fix the shapes of BERT's tensors (taken from a source of another family).
 BERT_SHAPE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
@@ -39,7 +42,9 @@ def bert_shape_fields(source: SourceWeights) -> dict:
 @dataclass(frozen=True)
 class NetworkFamily:
     """A config class, one network class per task, how to bring source weights into the family's layout, and
-    the encoder layer class (one FSDP unit and activation-checkpoint region each, ``sharding.py``)."""
+    the encoder layer class (one FSDP unit and activation-checkpoint region each, ``sharding.py``), plus the
+    facts other parts ask the family for instead of its name: the state-dict layout of its checkpoints
+    (``weights.py``), its FLOP shape (``flops.py``), the heads a fine-tuning run starts fresh, its maximum length."""
 
     name: str
     config_class: type[PretrainedConfig]
@@ -52,32 +57,43 @@ class NetworkFamily:
     task_config: dict[str, dict] = field(default_factory=dict)
     # why torch.compile cannot trace the network as one graph (compile_config.fullgraph is refused); None: no known reason
     graph_breaks: str | None = None
-    # the longest input a config of the family takes (None: no limit, e.g. ALiBi)
+    # config fields the tokenizer fixes (special-token ids, vocabulary size); None: the defaults fit bert-base-uncased
+    tokenizer_config: Callable[[PreTrainedTokenizerBase], dict] | None = None
+    key_layout: KeyLayout = BERT_KEYS
+    flop_shape: Callable[[PretrainedConfig], FlopShape] = bert_flop_shape
+    # parameters a fine-tuning run may find missing in a pretrained checkpoint (they start fresh)
+    new_heads: tuple[str, ...] = ("classifier", "bert.pooler")
+    # the longest input a config of the family takes (None: no limit of its own, e.g. ALiBi)
     max_length: Callable[[PretrainedConfig], int | None] = position_table_length
 
     def build(self, task: str, model_config: dict | None = None, source: SourceWeights | None = None,
-              num_labels: int | None = None, expected_new_weights: Iterable[str] = ()) -> PreTrainedModel:
-        """The ``task`` network with a config from defaults < ``source`` < ``model_config``, weights from ``source``.
+              num_labels: int | None = None, expected_new_weights: Iterable[str] = (),
+              tokenizer: PreTrainedTokenizerBase | None = None) -> PreTrainedModel:
+        """The ``task`` network with a config from defaults < ``tokenizer`` < ``source`` < ``model_config``, weights
+        from ``source``.
 
         ``model_config``'s keys are checked by the caller (``validation.check_model_section``)."""
-        config = self.config(task, model_config or {}, source, num_labels)
+        config = self.config(task, model_config or {}, source, num_labels, tokenizer)
         model = self.task_classes[task](config)
         if source is not None:
             load_weights(model, self.adapt_weights(source, config), expected_new_weights, source.origin)
         shard_per_layer(model, (self.layer_class,))
         return model
 
-    def config(self, task: str, overrides: dict, source: SourceWeights | None,
-               num_labels: int | None) -> PretrainedConfig:
-        """The config: family defaults < ``source`` config < ``task_config`` < ``overrides`` < ``num_labels``."""
+    def config(self, task: str, overrides: dict, source: SourceWeights | None, num_labels: int | None,
+               tokenizer: PreTrainedTokenizerBase | None = None) -> PretrainedConfig:
+        """The config: family defaults < ``tokenizer_config`` < ``source`` config < ``task_config`` < ``overrides``
+        < ``num_labels``."""
         fields: dict = {}
+        if tokenizer is not None and self.tokenizer_config is not None:
+            fields = self.tokenizer_config(tokenizer)
         if source is not None:
             if self.source_config is not None:
-                fields = self.source_config(source)
+                fields.update(self.source_config(source))
             elif source.model_type == self.config_class.model_type:
-                fields = source.network_config()
+                fields.update(source.network_config())
             else:
-                fields = bert_shape_fields(source)
+                fields.update(bert_shape_fields(source))
         fields.update(self.task_config.get(task, {}))
         fields.update(overrides)
         if num_labels is not None:
@@ -87,3 +103,11 @@ class NetworkFamily:
         if task == "classification":
             config.problem_type = "regression" if config.num_labels == 1 else "single_label_classification"
         return config
+
+
+def family_of(model_type: str) -> NetworkFamily | None:
+    """The registered family whose config has ``model_type`` (None for others, e.g. a plain ``bert`` checkpoint is
+    ``hf_bert``'s)."""
+    from . import MODEL_REGISTRY  # the registry imports the families, which import this module
+
+    return next((f for f in MODEL_REGISTRY.values() if f.config_class.model_type == model_type), None)

@@ -37,15 +37,38 @@ CONFIG_METADATA_KEYS = ("architectures", "auto_map", "model_type", "transformers
                         "torch_dtype", "dtype", "_attn_implementation_autoset")
 # Prefix of the weights inside a Composer checkpoint: the attribute holding the network in HuggingFaceModel.
 COMPOSER_MODEL_PREFIX = "model."
-# A parameter of encoder layer N, in every source layout (keys are normalised to the ``bert.`` prefix).
-ENCODER_LAYER_KEY = re.compile(r"bert\.encoder\.layer\.(\d+)\.")
 # Legacy names of TensorFlow-converted BERT checkpoints.
 LEGACY_LAYERNORM_NAMES = {"LayerNorm.gamma": "LayerNorm.weight", "LayerNorm.beta": "LayerNorm.bias"}
 
 
+@dataclass(frozen=True)
+class KeyLayout:
+    """Where a family's state dict keeps its encoder: the base model's prefix (added to headless checkpoints, whose
+    keys lack it) and the key of encoder layer N (``init_layers``). Declared by each family (``NetworkFamily``)."""
+
+    prefix: str
+    layer_key: re.Pattern
+
+    def layer_of(self, key: str) -> int | None:
+        match = self.layer_key.match(key)
+        return int(match.group(1)) if match else None
+
+
+BERT_KEYS = KeyLayout("bert.", re.compile(r"bert\.encoder\.layer\.(\d+)\."))
+
+
+def key_layout(model_type: str) -> KeyLayout:
+    """The key layout of the family whose config has ``model_type`` (BERT's for any other model type)."""
+    from .network import family_of  # the families import this module
+
+    family = family_of(model_type)
+    return family.key_layout if family is not None else BERT_KEYS
+
+
 @dataclass
 class SourceWeights:
-    """Weights to start from: a state dict (``bert.``-prefixed keys) and the config of the network they came from."""
+    """Weights to start from: a state dict (keys under its family's prefix, ``bert.`` or ``model.``) and the config
+    of the network they came from."""
 
     state_dict: dict[str, torch.Tensor]
     config: dict = field(default_factory=dict)
@@ -63,7 +86,8 @@ class SourceWeights:
         """The source cut to its bottom ``count`` encoder layers: a shallower, faster network that keeps most
         of what the checkpoint learned (dropping top layers, Sajjad et al. 2023), e.g. to adapt a sentence
         encoder, whose top layers serve its pooling, to masked-word prediction."""
-        layer_of = {key: int(match.group(1)) for key in self.state_dict if (match := ENCODER_LAYER_KEY.match(key))}
+        layout = key_layout(self.model_type)
+        layer_of = {key: layer for key in self.state_dict if (layer := layout.layer_of(key)) is not None}
         available = max(layer_of.values(), default=-1) + 1
         if not 1 <= count <= available:
             raise WeightsMismatchError(f"init_layers={count}: {self.origin} has {available} encoder layers; "
@@ -131,7 +155,11 @@ def _read_hf_dir(path: Path, origin: str) -> SourceWeights:
             state_dict.update(_load_weight_file(path / shard))
     else:
         state_dict = _load_weight_file(weight_file)
-    return SourceWeights(_normalise_keys(state_dict), config, origin)
+    return _source(state_dict, config, origin)
+
+
+def _source(state_dict: dict[str, torch.Tensor], config: dict, origin: str) -> SourceWeights:
+    return SourceWeights(_normalise_keys(state_dict, key_layout(config.get("model_type", "bert"))), config, origin)
 
 
 def _load_weight_file(file: Path) -> dict[str, torch.Tensor]:
@@ -154,11 +182,12 @@ def _read_composer_checkpoint(path: Path, origin: str) -> SourceWeights:
     hf_state = checkpoint["state"].get("integrations", {}).get("huggingface", {})
     config = hf_state.get("model", {}).get("config", {}).get("content", {})
     state_dict = {k.removeprefix(COMPOSER_MODEL_PREFIX): v for k, v in model_state.items()}
-    return SourceWeights(_normalise_keys(state_dict), config, origin)
+    return _source(state_dict, config, origin)
 
 
-def _normalise_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Modern LayerNorm names, no stale ``position_ids`` buffers, and the ``bert.`` prefix of BERT's task models."""
+def _normalise_keys(state_dict: dict[str, torch.Tensor], layout: KeyLayout) -> dict[str, torch.Tensor]:
+    """Modern LayerNorm names, no stale ``position_ids`` buffers, and the family's prefix of its task models
+    (``bert.``, ``model.``) on the keys of a headless checkpoint."""
     normalised = {}
     for key, tensor in state_dict.items():
         if key.endswith(".position_ids"):
@@ -167,8 +196,8 @@ def _normalise_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tens
             if key.endswith(legacy):
                 key = key[: -len(legacy)] + modern
         normalised[key] = tensor
-    if not any(key.startswith("bert.") for key in normalised):
-        normalised = {f"bert.{key}": tensor for key, tensor in normalised.items()}
+    if not any(key.startswith(layout.prefix) for key in normalised):
+        normalised = {f"{layout.prefix}{key}": tensor for key, tensor in normalised.items()}
     return normalised
 
 
@@ -234,7 +263,8 @@ def load_weights(model: PreTrainedModel, state_dict: dict[str, torch.Tensor],
 
 
 def _head_prefix(model: PreTrainedModel, key: str) -> str | None:
-    """The head a key belongs to (``classifier``, ``mlm_head``, ``bert.pooler``), or None for encoder weights."""
+    """The head a key belongs to (``classifier``, ``mlm_head``, ``bert.pooler``, ``head``), or None for encoder
+    weights."""
     if _is_encoder(model, key):
         return None
     base = model.base_model_prefix

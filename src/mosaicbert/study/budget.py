@@ -13,13 +13,12 @@ import statistics
 import time
 from typing import Any
 
-import torch
 from composer import Callback, State
 from composer.loggers import Logger
 
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
-from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
-from mosaicbert.models.flops import encoder_training_flops
+from mosaicbert.architecture.padding import DOCUMENT_IDS
+from mosaicbert.models.flops import step_flops
 from mosaicbert.training.pretrain import build_trainer
 from mosaicbert.training.schema import PretrainConfig
 
@@ -41,26 +40,18 @@ class StepTimer(Callback):
         self.last = now
 
 
-def decodes_every_token(model_name: str) -> bool:
-    """transformers' BERT runs its MLM decoder on every token; MosaicBERT only on the masked ones."""
-    return model_name == "hf_bert"
-
-
 class FlopCounter(Callback):
-    """Model FLOPs of the training steps actually run (``models.flops`` per batch, at the batch's masking rate)."""
+    """Model FLOPs of the training steps actually run (``models.flops`` per batch, at the batch's masking rate; on
+    every slot and decoding every token for the families that do, as their ``FlopShape`` says)."""
 
-    def __init__(self, network_config: Any, model_name: str, masker: Any) -> None:
-        self.config, self.every_token, self.masker = network_config, decodes_every_token(model_name), masker
+    def __init__(self, network_config: Any, masker: Any) -> None:
+        self.config, self.masker = network_config, masker
         self.total = 0.0
 
     def batch_end(self, state: State, logger: Logger) -> None:
         mask = state.batch["attention_mask"]
-        if self.every_token:  # padded model: every slot runs, every slot is decoded
-            lengths = torch.full((mask.shape[0],), mask.shape[1])
-            self.total += encoder_training_flops(self.config, lengths, mlm_tokens=float(mask.numel()))
-        else:  # real tokens only, each document of a packed row its own sequence
-            real = sequence_lengths(mask, state.batch.get(DOCUMENT_IDS))
-            self.total += encoder_training_flops(self.config, real, mlm_tokens=self.masker.rate * float(real.sum()))
+        self.total += step_flops(self.config, mask, self.masker.rate * float(mask.sum()),
+                                 document_ids=state.batch.get(DOCUMENT_IDS))[0]
 
 
 def masking_scheduler(trainer) -> MaskingRateScheduler:

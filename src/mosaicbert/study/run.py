@@ -180,7 +180,7 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
             from mosaicbert.training.pretrain import build_trainer
 
             trainer = build_trainer(cfg)
-            counter = FlopCounter(trainer.state.model.model.config, cfg.model.name, training_masker(trainer))
+            counter = FlopCounter(trainer.state.model.model.config, training_masker(trainer))
             trainer.state.callbacks.append(counter)
             t0 = time.perf_counter()
             trainer.fit()

@@ -6,7 +6,8 @@ load time. The classes are Composer's and torch's, plus the recipe's own Compose
 
 - ``optimizer: {name: decoupled_adamw, lr: 5.0e-4, ...}``: ``decoupled_adamw`` is Composer's DecoupledAdamW
   update run by PyTorch's fused kernel (``fused_adamw.py``); ``decoupled_adamw_loop`` is Composer's own
-  per-tensor implementation.
+  per-tensor implementation; ``stable_adamw`` is ModernBERT's StableAdamW (``stable_adamw.py``, from the optional
+  package ``torch-optimi``).
 - ``scheduler: {name: linear_decay_with_warmup, t_warmup: 0.06dur, alpha_f: 0.02}``: Composer's stateless
   schedulers (times in Composer units, exact on resume), plus ``warmup_stable_decay`` (``schedulers.py``:
   ``t_warmup``, ``t_decay``, ``decay_shape: linear | 1-sqrt``, ``alpha_f``) for runs in phases.
@@ -53,13 +54,15 @@ from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
 from .fused_adamw import FusedDecoupledAdamW
 from .registry import Registry
 from .schedulers import WarmupStableDecayScheduler
+from .stable_adamw import stable_adamw
 
 OPTIMIZERS = Registry("optimizer", {
     "decoupled_adamw": FusedDecoupledAdamW,
     "decoupled_adamw_loop": DecoupledAdamW,
     "decoupled_sgdw": DecoupledSGDW,
     "adamw": torch.optim.AdamW,
-}, injected=("params",))
+    "stable_adamw": stable_adamw,
+}, injected=("params",), requires={"stable_adamw": ("optimi", "torch-optimi")})
 
 SCHEDULERS = Registry("scheduler", {
     "linear_decay_with_warmup": LinearWithWarmupScheduler,

@@ -30,7 +30,8 @@ class Registry:
     """Named factories of one kind (``"optimizer"``, ``"callback"``, ...)."""
 
     def __init__(self, kind: str, entries: Mapping[str, Callable[..., Any]], *,
-                 injected: tuple[str, ...] = (), requires: Mapping[str, str] | None = None):
+                 injected: tuple[str, ...] = (), requires: Mapping[str, str | tuple[str, str]] | None = None):
+        """``requires``: entry name -> the module it imports, or (module, pip package) when their names differ."""
         self.kind = kind
         self.entries = dict(entries)
         self.injected = frozenset(injected)
@@ -68,8 +69,9 @@ class Registry:
         if name not in self.entries:
             raise ConfigError(f"config key '{name_key}': unknown {self.kind} {name!r}{did_you_mean(name, self.entries)}"
                               f"; choose from: {', '.join(self.entries)}")
-        package = self.requires.get(name)
-        if package and importlib.util.find_spec(package) is None:
+        required = self.requires.get(name)
+        module, package = (required, required) if isinstance(required, str) else required or (None, None)
+        if module and importlib.util.find_spec(module) is None:
             raise ConfigError(f"config key '{key}': {self.kind} {name!r} needs the package '{package}' "
                               f"(pip install {package})")
         schema = _kwargs_schema(self.entries[name], self.injected)
