@@ -14,7 +14,8 @@ from mosaicbert.study.arms import arm_config, arm_overrides
 from mosaicbert.study.budget import calibrate, steps_for_budget
 from mosaicbert.study.config import StudyConfig
 from mosaicbert.data.unigram import unigram_log_probs
-from mosaicbert.study.evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline
+from mosaicbert.evaluation.heldout_mlm import heldout_samples, masked_batches, unigram_baseline
+from mosaicbert.study.evaluation import arm_heldout_mlm
 from mosaicbert.study.run import run_study, stage
 from mosaicbert.study.vocabulary import train_wordpiece
 from mosaicbert.tokenizer import load_tokenizer
@@ -121,7 +122,7 @@ def test_budget_ends_training_at_its_own_end(packed):
     timing = calibrate({a: arm_config(cfg, a, run_name=f"cal-{a}", max_duration="1000ba")
                         for a in ("hf_bert", "mosaic_bert", "mosaic_bert_30_15")}, rounds=2, steps=3,
                        echo=lambda _: None)
-    assert all(t["seconds_per_step"] > 0 and t["samples"] == 2 for t in timing.values())
+    assert all(t["seconds_per_step"] > 0 and t["samples"] == 2 and t["startup_s"] > 0 for t in timing.values())
     # each arm is timed at the masking rate its run averages (30% -> 15%: 22.5%), not where a short fit ends
     assert [timing[a]["masking_rate"] for a in timing] == pytest.approx([0.15, 0.30, 0.225])
     steps = steps_for_budget(5 * timing["mosaic_bert"]["seconds_per_step"], timing["mosaic_bert"]["seconds_per_step"])
@@ -134,15 +135,26 @@ def test_budget_ends_training_at_its_own_end(packed):
     # the last step ran at the last point of this run's own linear decay (to 0.02x; warmup 6% of 5 steps = 0)
     assert lr == pytest.approx(cfg.pretrain["optimizer"]["lr"] * (1 - 0.98 * (steps - 1) / steps), rel=1e-6)
     trainer.close()
-    assert (packed / "runs" / "budget" / "checkpoints" / "latest-rank0.pt").exists()
+    checkpoint = packed / "runs" / "budget" / "checkpoints" / "latest-rank0.pt"
+    assert checkpoint.exists()
+    # evaluate_mlm.py on the arm's Composer checkpoint scores what the study scores (the same code)
+    from mosaicbert.evaluation.by_length import evaluate_by_length
+
+    data = packed / "data" / "parliament-64"
+    pre = arm_config(cfg, "mosaic_bert", run_name="budget", max_duration=f"{steps}ba")
+    study_scores = arm_heldout_mlm(pre, str(checkpoint), data, 64, 640, 4, 0.15, cfg.seed)
+    command = evaluate_by_length(str(checkpoint), data, [64], tokens=640, batch_size=4, rate=0.15, seed=cfg.seed,
+                                 device="cpu", precision="fp32", progress=False, echo=lambda _: None)
+    assert command["family"] == "mosaic_bert" and command["by_length"]["64"] == {"documents": None, **study_scores}
 
 
 def test_evaluation_is_identical_across_arms(packed, tokenizer):
     cfg = study(packed)
     data = packed / "data" / "parliament-64"
-    first = list(masked_heldout_batches(tokenizer, data, 64, 640, 4, 0.15, cfg.seed))
-    again = list(masked_heldout_batches(tokenizer, data, 64, 640, 4, 0.15, cfg.seed))
-    assert len(first) == 3  # 10 samples in batches of 4: whole batches
+    samples = heldout_samples(tokenizer, data, 64, 640)
+    first = list(masked_batches(samples, tokenizer, 4, 0.15, cfg.seed))
+    again = list(masked_batches(heldout_samples(tokenizer, data, 64, 640), tokenizer, 4, 0.15, cfg.seed))
+    assert len(samples) == 10 and len(first) == 3  # the first 640 // 64 samples, in batches of 4
     for a, b in zip(first, again):
         assert a["input_ids"].equal(b["input_ids"]) and a["labels"].equal(b["labels"])
     baseline = unigram_baseline(unigram_log_probs(tokenizer, packed / "data" / "news-64", 64), first)
@@ -150,9 +162,10 @@ def test_evaluation_is_identical_across_arms(packed, tokenizer):
     scored = {}
     for arm in ("hf_bert", "mosaic_bert"):
         pre = arm_config(cfg, arm, run_name="eval", max_duration="1ba")
-        scored[arm] = heldout_mlm(pre, None, data, 64, 640, 4, 0.15, cfg.seed)
+        scored[arm] = arm_heldout_mlm(pre, None, data, 64, 640, 4, 0.15, cfg.seed)
     # the same masked tokens are scored for both arms, and they are the baseline's
     assert scored["hf_bert"]["masked_tokens"] == scored["mosaic_bert"]["masked_tokens"] == baseline["masked_tokens"]
+    assert scored["hf_bert"]["samples"] == 10 and scored["hf_bert"]["real_tokens"] == 640  # packed: full rows
 
 
 def test_outlet_task_is_balanced_disjoint_and_linkless():
