@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -204,3 +206,88 @@ def test_downstream_finetunes_the_arms_checkpoint(packed):
     accuracy = finetune_accuracy(cfg, pre, checkpoint, 5, run_dir / "ft")
     assert accuracy in {k / 16 for k in range(17)}  # 16 evaluation tweets
     assert json.loads((run_dir / "ft" / "metrics.json").read_text())["metrics"]["accuracy"] == accuracy
+
+
+# A whole study at a tiny shape: one arm, 9 held-out samples (576 // 64: an odd count, so 2 ranks split it
+# unevenly), two fine-tuning seeds. Counts must not depend on the number of ranks.
+WHOLE = ["run_arms=[mosaic_bert]", "base_budget_s=3", "calibration_rounds=2", "calibration_steps=3",
+         "held_out.seq_lens=[64]", "held_out.tokens=576", "held_out.batch_size=4", "unigram_samples=500",
+         "downstream.outlets=[goodhealth,reuters_health]", "downstream.train_per_class=16",
+         "downstream.eval_per_class=8", "downstream.seeds=[17,18]",
+         "downstream.overrides.hyperparameters.max_duration=1ep", "downstream.overrides.hyperparameters.batch_size=8",
+         "downstream.overrides.hyperparameters.eval_batch_size=16"]
+EXPECTED_WARNINGS = ("eval_interval", "memory monitor", "warmup duration is 0", "No optimizer was specified",
+                     "Cannot split tensor")
+
+
+def study_dir(packed: Path, tmp_path: Path, name: str) -> Path:
+    """A work dir sharing the packed corpora (nothing to convert)."""
+    work = tmp_path / name
+    work.mkdir()
+    (work / "data").symlink_to(packed / "data", target_is_directory=True)
+    return work
+
+
+class Ticks:
+    """A deterministic clock: every reading is ``step`` seconds after the previous one."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def one_rank_study(packed, tmp_path_factory):
+    """The tiny study in this process, at budgets 3 s and 6 s, every pretraining run timed by ``Ticks(4.5)``:
+    4.5 s measured for a 3 s budget (+50%) and for a 6 s one (-25%)."""
+    work = study_dir(packed, tmp_path_factory.mktemp("one-rank"), "work")
+    results = run_study(study(work, *WHOLE, "budget_multipliers=[1,2]"), "test", echo=lambda _: None,
+                        clock=Ticks(4.5))
+    return work, results
+
+
+def test_study_flags_and_replans_a_run_off_its_budget(one_rank_study):
+    work, results = one_rank_study
+    first, second = results["runs"]
+    assert first["pretrain"]["wall_s"] == second["pretrain"]["wall_s"] == 4.5
+    assert first["budget"] == {"measured_over_budget": 1.5, "missed": True} and first["replanned_from"] is None
+    # the 6 s run is planned from the 3 s run's measured speed, not from the calibration
+    calibration = results["calibration"]["mosaic_bert"]
+    measured = (4.5 - calibration["startup_s"]) / first["steps"]
+    assert second["replanned_from"] == 3 and second["steps"] == steps_for_budget(6, measured, calibration["startup_s"])
+    assert second["budget"] == {"measured_over_budget": 0.75, "missed": True}
+    report = Path(f"{work}/quality.md").read_text()
+    assert "| 4 (+50% ⚠) |" in report and "| 4 (-25% ⚠) |" in report
+    assert f"re-planned from the measured speed of its 3 s run: {second['planned_steps']} -> {second['steps']}" in report
+
+
+def test_study_on_two_ranks_scores_the_configured_tokens_once(one_rank_study, packed, tmp_path):
+    """``composer -n 2`` (gloo): the baseline and the arm are scored on the configured samples (not twice as
+    many), the counts equal the one-rank study's, each seed is fine-tuned once, and no expected warning shows."""
+    import sys
+
+    one = one_rank_study[1]
+    work = study_dir(packed, tmp_path, "work")
+    composer = Path(sys.executable).parent / "composer"
+    args = [f"work_dir={work}", f"out={work}/quality", *TINY, *WHOLE, "budget_multipliers=[1]"]
+    done = subprocess.run([str(composer), "-n", "2", "--stdout", str(tmp_path / "rank{rank}.out"),
+                           "--stderr", str(tmp_path / "rank{rank}.err"), str(REPO / "benchmarks" / "quality_study.py"),
+                           str(STUDY), *args], cwd=REPO, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                               "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    two = json.loads((work / "quality.json").read_text())
+    held_one, held_two = one["runs"][0]["held_out"]["64"], two["runs"][0]["held_out"]["64"]
+    assert held_two["samples"] == held_one["samples"] == 9 and held_two["real_tokens"] == 9 * 64
+    assert held_two["masked_tokens"] == held_one["masked_tokens"] == one["unigram"]["64"]["masked_tokens"]
+    assert two["unigram"] == one["unigram"]
+    assert sorted(p.name for p in (work / "runs" / "mosaic_bert" / "3s").glob("finetune-*")) == [
+        "finetune-seed17", "finetune-seed18"]  # one fine-tuning per seed, none per rank
+    for seed in (17, 18):
+        metrics = json.loads((work / "runs" / "mosaic_bert" / "3s" / f"finetune-seed{seed}" / "metrics.json").read_text())
+        assert metrics["metrics"]["accuracy"] in {k / 16 for k in range(17)}
+    logs = done.stdout + done.stderr + "".join(p.read_text() for p in tmp_path.glob("rank*.*"))
+    assert not [w for w in EXPECTED_WARNINGS if w in logs], logs[-3000:]

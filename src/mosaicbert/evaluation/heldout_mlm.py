@@ -10,7 +10,6 @@ repeats) and the metrics' sums are all-reduced: the work is done once.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mosaicbert.data.loaders import MLMLoaderConfig, build_text_dataset, count_real_tokens
 from mosaicbert.data.masking import IGNORE_INDEX, MLMMasker
+from mosaicbert.warnings_silenced import silenced
 
 EVAL_STEP = 0  # the masker's fixed step for evaluation: same masks in every pass and for every model
 # Composer's warnings an evaluation-only Trainer gives by design: no optimizer, a last batch shorter than the rest
@@ -107,9 +107,7 @@ def heldout_mlm(model, tokenizer, samples: HeldOutSamples, *, batch_size: int, r
     spec = DataSpec(loader, microbatch_transforms=eval_masker(tokenizer, rate, seed),
                     get_num_tokens_in_batch=count_real_tokens)
     callbacks = [EvalProgress(len(loader), progress)] if progress else []
-    with warnings.catch_warnings():
-        for expected in EXPECTED_WARNINGS:
-            warnings.filterwarnings("ignore", message=expected)
+    with silenced(EXPECTED_WARNINGS):
         trainer = Trainer(model=model, eval_dataloader=Evaluator(label="heldout", dataloader=spec),
                           device=device, precision=precision, progress_bar=False, log_to_console=False, loggers=[],
                           callbacks=callbacks, seed=seed)

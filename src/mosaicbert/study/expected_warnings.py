@@ -8,9 +8,7 @@ Anything else Composer says still reaches the console.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from typing import Iterator
+from mosaicbert.warnings_silenced import silenced
 
 EXPECTED = (
     r"Specifying `eval_interval=.*` without an `eval_dataloader` has no effect",
@@ -19,10 +17,6 @@ EXPECTED = (
 )
 
 
-@contextlib.contextmanager
-def expected_warnings_silenced() -> Iterator[None]:
+def expected_warnings_silenced():
     """Within the block, the study's expected Composer warnings (``EXPECTED``) are not shown."""
-    with warnings.catch_warnings():
-        for message in EXPECTED:
-            warnings.filterwarnings("ignore", message=message)
-        yield
+    return silenced(EXPECTED)
