@@ -58,10 +58,9 @@ def _tokenizer_of(name: str, source: SourceWeights, work_dir: Path) -> str:
 
         state = torch.load(path, map_location="cpu", weights_only=False)["state"]
         tokenizer = HuggingFaceModel.load_huggingface_tokenizer_from_saved_state(
-            state.get("integrations", {}).get("huggingface", {}))
+            state.get("integrations", {}).get("huggingface", {}), tokenizer_save_dir=str(work_dir))
         if tokenizer is None:
             raise FileNotFoundError(f"{name}: the checkpoint holds no tokenizer; give --tokenizer")
-        tokenizer.save_pretrained(str(work_dir))
         return str(work_dir)
     return name
 
