@@ -187,7 +187,8 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
 
             with expected_warnings_silenced():
                 trainer = build_trainer(cfg)
-                counter = FlopCounter(trainer.state.model.model.config, cfg.model.name, training_masker(trainer))
+                model = getattr(trainer.state.model, "module", trainer.state.model)  # DDP wraps it on N ranks
+                counter = FlopCounter(model.model.config, cfg.model.name, training_masker(trainer))
                 trainer.state.callbacks.append(counter)
                 t0 = clock()
                 trainer.fit()
