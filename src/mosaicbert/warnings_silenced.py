@@ -1,20 +1,30 @@
-"""``silenced(patterns)``: a block in which warnings whose message matches one of ``patterns`` are not shown.
+"""Hiding warnings a caller triggers on purpose (and documents beside their messages); every other one still shows.
 
-For warnings a caller triggers on purpose and documents beside its patterns; every other warning still shows.
-No imports from the package, so every part can use it.
+``silenced(prefixes)`` for this process, ``python_warnings(prefixes)`` for a child process (its
+``PYTHONWARNINGS``). A prefix is the literal start of a warning's message. No imports from the package, so every
+part can use it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from typing import Iterable, Iterator
 
 
 @contextlib.contextmanager
-def silenced(patterns: Iterable[str]) -> Iterator[None]:
-    """Within the block, warnings whose message starts with a match of one of ``patterns`` (regexes) are ignored."""
+def silenced(prefixes: Iterable[str]) -> Iterator[None]:
+    """Within the block, warnings whose message starts with one of ``prefixes`` are ignored."""
     with warnings.catch_warnings():
-        for pattern in patterns:
-            warnings.filterwarnings("ignore", message=pattern)
+        for prefix in prefixes:
+            warnings.filterwarnings("ignore", message=re.escape(prefix))
         yield
+
+
+def python_warnings(prefixes: Iterable[str], inherited: str | None = None) -> str:
+    """A ``PYTHONWARNINGS`` value ignoring ``prefixes`` (after the ``inherited`` filters)."""
+    filters = [f"ignore:{prefix}" for prefix in prefixes]
+    if any("," in f or f.count(":") > 1 for f in filters):
+        raise ValueError(f"warning prefixes cannot hold ',' or ':' in PYTHONWARNINGS: {filters}")
+    return ",".join(([inherited] if inherited else []) + filters)

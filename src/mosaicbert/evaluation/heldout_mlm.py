@@ -26,7 +26,7 @@ from mosaicbert.warnings_silenced import silenced
 
 EVAL_STEP = 0  # the masker's fixed step for evaluation: same masks in every pass and for every model
 # Composer's warnings an evaluation-only Trainer gives by design: no optimizer, a last batch shorter than the rest
-EXPECTED_WARNINGS = (r"No optimizer was specified", r"Cannot split tensor of length \d+ into batches of size")
+EXPECTED_WARNINGS = ("No optimizer was specified", "Cannot split tensor of length")
 
 
 class HeldOutSamples(Dataset):

@@ -27,6 +27,7 @@ from mosaicbert.training.schema import PretrainConfig
 
 from .arms import dotlist, flatten
 from .config import StudyConfig
+from .expected_warnings import child_environment, expected_warnings_silenced
 
 REPO = Path(__file__).resolve().parents[3]
 # the launcher's variables: a child process without them is a one-process run
@@ -69,14 +70,15 @@ def finetune_config(study: StudyConfig, pre: PretrainConfig, checkpoint: str, se
 
 def finetune_accuracy(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int, out_dir: Path) -> float:
     """Eval accuracy of one fine-tuning run (seed) of ``checkpoint``, in this process."""
-    metrics = run_custom_task(finetune_config(study, pre, checkpoint, seed, out_dir), echo=lambda _: None)
+    with expected_warnings_silenced():
+        metrics = run_custom_task(finetune_config(study, pre, checkpoint, seed, out_dir), echo=lambda _: None)
     return metrics["accuracy"]
 
 
 def finetune_accuracy_apart(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int,
                             out_dir: Path) -> float:
     """As :func:`finetune_accuracy`, in a one-process child on this rank's device (under the launcher)."""
-    env = {k: v for k, v in os.environ.items() if k not in RANK_VARIABLES}
+    env = child_environment({k: v for k, v in os.environ.items() if k not in RANK_VARIABLES})
     if pre.device_type == "gpu":
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         local = dist.get_local_rank()
