@@ -34,7 +34,7 @@ def speeches(tmp_path_factory):
 
 def test_scores_each_length_and_skips_past_the_position_table(exports, speeches, tmp_path, capsys):
     out = tmp_path / "bert.json"
-    args = ["--data", str(speeches), "--lengths", "64", "128", "1024", "--tokens", "1024", "--batch_size", "4"]
+    args = ["--data", str(speeches), "--tokens", "1024", "--batch_size", "4", "--lengths", "64", "128", "1024"]
     assert evaluate_mlm_cli([str(exports["hf_bert"]), *args, "--out", str(out), "--no_progress"]) == 0
     printed = capsys.readouterr().out.splitlines()
     bert = json.loads(out.read_text())
@@ -47,9 +47,10 @@ def test_scores_each_length_and_skips_past_the_position_table(exports, speeches,
         assert 0 < row["cross_entropy"] < 20 and 0 <= row["accuracy"] <= 1
         assert any(line.split()[:4] == [n, "60", str(samples), "1024"] for line in printed)
 
-    assert evaluate_mlm_cli([str(exports["mosaic_bert"]), *args, "--out", str(tmp_path / "mosaic.json")]) == 0
+    assert evaluate_mlm_cli([str(exports["mosaic_bert"]), *args, "65536", "--out", str(tmp_path / "mosaic.json")]) == 0
     mosaic = json.loads((tmp_path / "mosaic.json").read_text())
-    assert mosaic["family"] == "mosaic_bert" and mosaic["skipped"] == {}  # ALiBi: any length
+    # ALiBi: any length the text fills
+    assert mosaic["family"] == "mosaic_bert" and mosaic["skipped"] == {"65536": "no 65536-token sample in the data"}
     assert mosaic["by_length"]["1024"]["samples"] == 1
     for n in ("64", "128"):  # one fixed masker: the same masked tokens for every model
         assert mosaic["by_length"][n]["masked_tokens"] == bert["by_length"][n]["masked_tokens"]

@@ -19,6 +19,7 @@ from mosaicbert.atomic_write import write_text_atomically
 
 TEXT_SUFFIXES = (".txt", ".jsonl")
 DEFAULT_SPLIT = "val"
+EMPTY_CORPUS = "empty corpus"  # how data.conversion says that no row could be packed
 
 
 class EvaluationUsageError(ValueError):
@@ -45,15 +46,20 @@ def mds_split(data: Path) -> LengthData:
     raise FileNotFoundError(f"--data {data}: no MDS dataset (index.json) in it or in {data / DEFAULT_SPLIT}")
 
 
-def packed_file(data: Path, tokenizer_name: str, length: int, work_dir: Path) -> LengthData:
-    """A text file packed into ``length``-token rows (MDS under ``work_dir``)."""
-    from mosaicbert.data.conversion import ConversionOptions, convert_splits
+def packed_file(data: Path, tokenizer_name: str, length: int, work_dir: Path) -> LengthData | None:
+    """A text file packed into ``length``-token rows (MDS under ``work_dir``); None: too short for one row."""
+    from mosaicbert.data.conversion import ConversionError, ConversionOptions, convert_splits
     from mosaicbert.data.sources import open_source
 
     out = work_dir / f"packed-{length}"
-    summary = convert_splits(open_source("files", [DEFAULT_SPLIT], files=[f"{DEFAULT_SPLIT}={data}"]), out,
-                             ConversionOptions(tokenizer=tokenizer_name, concat_tokens=length, workers=0,
-                                               progress=False))
+    try:
+        summary = convert_splits(open_source("files", [DEFAULT_SPLIT], files=[f"{DEFAULT_SPLIT}={data}"]), out,
+                                 ConversionOptions(tokenizer=tokenizer_name, concat_tokens=length, workers=0,
+                                                   progress=False))
+    except ConversionError as err:
+        if str(err).startswith(EMPTY_CORPUS):
+            return None
+        raise
     return LengthData(out, DEFAULT_SPLIT, summary[0].documents)
 
 
@@ -110,7 +116,11 @@ def evaluate_by_length(model: str, data: Path, lengths: list[int], *, tokens: in
         by_length = {}
         for n in kept:
             where = packed_file(data, loaded.tokenizer_name, n, Path(tmp)) if data.is_file() else mds_split(data)
-            samples = heldout_samples(loaded.tokenizer, where.local, n, tokens, where.split)
+            samples = where and heldout_samples(loaded.tokenizer, where.local, n, tokens, where.split)
+            if not samples:  # a text shorter than one packed row
+                skipped[str(n)] = f"no {n}-token sample in the data"
+                echo(f"length {n}: skipped ({skipped[str(n)]})")
+                continue
             scores = heldout_mlm(loaded.model, loaded.tokenizer, samples, batch_size=batch_size, rate=rate,
                                  seed=seed, device=device, precision=trainer_precision,
                                  progress=f"length {n}" if progress else None)

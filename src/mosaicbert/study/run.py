@@ -210,10 +210,9 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
             echo(f"    {name}: measured {pre['wall_s']:.0f} s for a {budget:.0f} s budget "
                  f"({100 * (check['measured_over_budget'] - 1):+.0f}%): flagged in the report")
         checkpoint = str(run_dir / "checkpoints" / "latest-rank0.pt")
-        held = {}
-        for n in study.held_out.seq_lens:
-            h = study.held_out
-            held[str(n)] = stage(run_dir / f"heldout-{n}.json", progress.timed("eval", lambda n=n, h=h: arm_heldout_mlm(
+        held, h = {}, study.held_out
+        for n in h.seq_lens:
+            held[str(n)] = stage(run_dir / f"heldout-{n}.json", progress.timed("eval", lambda n=n: arm_heldout_mlm(
                 cfg, checkpoint, data_dir(study, "parliament", n), n, h.tokens, h.batch_size, h.rate, study.seed)))
         accs = progress.timed("finetune", lambda: downstream_accuracies(study, cfg, checkpoint, run_dir))()
         runs.append({"arm": arm, "multiplier": mult, "budget_s": budget, "steps": pre["steps"], "pretrain": pre,
