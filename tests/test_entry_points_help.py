@@ -1,5 +1,5 @@
-"""Every entry point (main.py, convert_dataset.py, glue.py, sequence_classification.py) answers --help without
-loading torch, transformers, Composer or omegaconf: in well under 2 s."""
+"""Every entry point (main.py, convert_dataset.py, glue.py, sequence_classification.py, evaluate_mlm.py) answers
+--help without loading torch, transformers, Composer or omegaconf: in well under 2 s."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ print("loaded", *sorted(name for name in {heavy!r} if name in sys.modules))
 @pytest.mark.parametrize("script, usage", [("main.py", "usage: main.py [-h] config"),
                                            ("convert_dataset.py", "usage: convert_dataset.py [-h] --source"),
                                            ("glue.py", "usage: python glue.py CONFIG.yaml"),
-                                           ("sequence_classification.py", "usage: python sequence_classification.py")])
+                                           ("sequence_classification.py", "usage: python sequence_classification.py"),
+                                           ("evaluate_mlm.py", "usage: evaluate_mlm.py [-h] --data DIR_OR_FILE")])
 def test_help_answers_without_heavy_imports(script, usage):
     done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), str(ROOT / script)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=True)

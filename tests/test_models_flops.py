@@ -60,17 +60,18 @@ def test_study_flop_counter_counts_packed_documents_for_mosaic_bert_only(masked_
 
     from mosaicbert.study.budget import FlopCounter
 
-    config = build_composer_model("mosaic_bert", "mlm", model_config=TINY).model.config
+    configs = {name: build_composer_model(name, "mlm", model_config=TINY).model.config
+               for name in ("mosaic_bert", "hf_bert")}
     mask = masked_batch["attention_mask"]
     halves = torch.arange(mask.shape[1]) >= (mask.sum(dim=1, keepdim=True) // 2)
     state = SimpleNamespace(batch={**masked_batch, "document_ids": (1 + halves.long()) * mask})
     counted = {}
-    for name in ("mosaic_bert", "hf_bert"):
-        counter = FlopCounter(config, name, SimpleNamespace(rate=0.3))
+    for name, config in configs.items():  # the family (by the config's model_type) says how it runs
+        counter = FlopCounter(config, SimpleNamespace(rate=0.3))
         counter.batch_end(state, None)
         counted[name] = counter.total
     real = float(mask.sum())
     per_document = torch.tensor([n for row in mask.sum(dim=1).tolist() for n in (row // 2, row - row // 2)])
-    assert counted["mosaic_bert"] == pytest.approx(encoder_training_flops(config, per_document, mlm_tokens=0.3 * real))
+    assert counted["mosaic_bert"] == pytest.approx(encoder_training_flops(configs["mosaic_bert"], per_document, mlm_tokens=0.3 * real))
     full_rows = torch.full((mask.shape[0],), mask.shape[1])
-    assert counted["hf_bert"] == pytest.approx(encoder_training_flops(config, full_rows, mlm_tokens=mask.numel()))
+    assert counted["hf_bert"] == pytest.approx(encoder_training_flops(configs["hf_bert"], full_rows, mlm_tokens=mask.numel()))

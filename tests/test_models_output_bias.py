@@ -10,7 +10,7 @@ import torch
 from mosaicbert.data.unigram import unigram_log_probs
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.models.output_bias import set_mlm_bias_to_frequencies
-from mosaicbert.study.evaluation import masked_heldout_batches, unigram_baseline
+from mosaicbert.evaluation.heldout_mlm import heldout_samples, masked_batches, unigram_baseline
 
 SHAPE = {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64}
 
@@ -47,7 +47,8 @@ def test_fresh_head_predicts_the_frequencies(name, config, tokenizer, news_mds, 
     assert torch.allclose(bias[torch.tensor(tokenizer.all_special_ids)].double(), torch.tensor(rarest).double())
     assert torch.allclose(bias[vocab:].double(), torch.tensor(rarest).double())  # MosaicBERT's padded rows
 
-    batches = list(masked_heldout_batches(tokenizer, news_mds / "text", 64, 64 * 16, 16, 0.15, seed=3))
+    batches = list(masked_batches(heldout_samples(tokenizer, news_mds / "text", 64, 64 * 16), tokenizer, 16, 0.15,
+                                  seed=3))
     baseline = unigram_baseline(news_log_probs, batches)["cross_entropy"]
     network.eval()
     with torch.no_grad():

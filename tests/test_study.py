@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from mosaicbert.study.arms import arm_config, arm_overrides
 from mosaicbert.study.budget import calibrate, steps_for_budget
 from mosaicbert.study.config import StudyConfig
 from mosaicbert.data.unigram import unigram_log_probs
-from mosaicbert.study.evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline
+from mosaicbert.evaluation.heldout_mlm import heldout_samples, masked_batches, unigram_baseline
+from mosaicbert.study.evaluation import arm_heldout_mlm
 from mosaicbert.study.run import run_study, stage
 from mosaicbert.study.vocabulary import train_wordpiece
 from mosaicbert.tokenizer import load_tokenizer
@@ -121,7 +124,7 @@ def test_budget_ends_training_at_its_own_end(packed):
     timing = calibrate({a: arm_config(cfg, a, run_name=f"cal-{a}", max_duration="1000ba")
                         for a in ("hf_bert", "mosaic_bert", "mosaic_bert_30_15")}, rounds=2, steps=3,
                        echo=lambda _: None)
-    assert all(t["seconds_per_step"] > 0 and t["samples"] == 2 for t in timing.values())
+    assert all(t["seconds_per_step"] > 0 and t["samples"] == 2 and t["startup_s"] > 0 for t in timing.values())
     # each arm is timed at the masking rate its run averages (30% -> 15%: 22.5%), not where a short fit ends
     assert [timing[a]["masking_rate"] for a in timing] == pytest.approx([0.15, 0.30, 0.225])
     steps = steps_for_budget(5 * timing["mosaic_bert"]["seconds_per_step"], timing["mosaic_bert"]["seconds_per_step"])
@@ -134,15 +137,26 @@ def test_budget_ends_training_at_its_own_end(packed):
     # the last step ran at the last point of this run's own linear decay (to 0.02x; warmup 6% of 5 steps = 0)
     assert lr == pytest.approx(cfg.pretrain["optimizer"]["lr"] * (1 - 0.98 * (steps - 1) / steps), rel=1e-6)
     trainer.close()
-    assert (packed / "runs" / "budget" / "checkpoints" / "latest-rank0.pt").exists()
+    checkpoint = packed / "runs" / "budget" / "checkpoints" / "latest-rank0.pt"
+    assert checkpoint.exists()
+    # evaluate_mlm.py on the arm's Composer checkpoint scores what the study scores (the same code)
+    from mosaicbert.evaluation.by_length import evaluate_by_length
+
+    data = packed / "data" / "parliament-64"
+    pre = arm_config(cfg, "mosaic_bert", run_name="budget", max_duration=f"{steps}ba")
+    study_scores = arm_heldout_mlm(pre, str(checkpoint), data, 64, 640, 4, 0.15, cfg.seed)
+    command = evaluate_by_length(str(checkpoint), data, [64], tokens=640, batch_size=4, rate=0.15, seed=cfg.seed,
+                                 device="cpu", precision="fp32", progress=False, echo=lambda _: None)
+    assert command["family"] == "mosaic_bert" and command["by_length"]["64"] == {"documents": None, **study_scores}
 
 
 def test_evaluation_is_identical_across_arms(packed, tokenizer):
     cfg = study(packed)
     data = packed / "data" / "parliament-64"
-    first = list(masked_heldout_batches(tokenizer, data, 64, 640, 4, 0.15, cfg.seed))
-    again = list(masked_heldout_batches(tokenizer, data, 64, 640, 4, 0.15, cfg.seed))
-    assert len(first) == 3  # 10 samples in batches of 4: whole batches
+    samples = heldout_samples(tokenizer, data, 64, 640)
+    first = list(masked_batches(samples, tokenizer, 4, 0.15, cfg.seed))
+    again = list(masked_batches(heldout_samples(tokenizer, data, 64, 640), tokenizer, 4, 0.15, cfg.seed))
+    assert len(samples) == 10 and len(first) == 3  # the first 640 // 64 samples, in batches of 4
     for a, b in zip(first, again):
         assert a["input_ids"].equal(b["input_ids"]) and a["labels"].equal(b["labels"])
     baseline = unigram_baseline(unigram_log_probs(tokenizer, packed / "data" / "news-64", 64), first)
@@ -150,9 +164,10 @@ def test_evaluation_is_identical_across_arms(packed, tokenizer):
     scored = {}
     for arm in ("hf_bert", "mosaic_bert"):
         pre = arm_config(cfg, arm, run_name="eval", max_duration="1ba")
-        scored[arm] = heldout_mlm(pre, None, data, 64, 640, 4, 0.15, cfg.seed)
+        scored[arm] = arm_heldout_mlm(pre, None, data, 64, 640, 4, 0.15, cfg.seed)
     # the same masked tokens are scored for both arms, and they are the baseline's
     assert scored["hf_bert"]["masked_tokens"] == scored["mosaic_bert"]["masked_tokens"] == baseline["masked_tokens"]
+    assert scored["hf_bert"]["samples"] == 10 and scored["hf_bert"]["real_tokens"] == 640  # packed: full rows
 
 
 def test_outlet_task_is_balanced_disjoint_and_linkless():
@@ -191,3 +206,90 @@ def test_downstream_finetunes_the_arms_checkpoint(packed):
     accuracy = finetune_accuracy(cfg, pre, checkpoint, 5, run_dir / "ft")
     assert accuracy in {k / 16 for k in range(17)}  # 16 evaluation tweets
     assert json.loads((run_dir / "ft" / "metrics.json").read_text())["metrics"]["accuracy"] == accuracy
+
+
+# A whole study at a tiny shape: one arm, 9 held-out samples (576 // 64: an odd count, so 2 ranks split it
+# unevenly), two fine-tuning seeds. Counts must not depend on the number of ranks.
+WHOLE = ["run_arms=[mosaic_bert]", "base_budget_s=3", "calibration_rounds=1", "calibration_steps=2",
+         "held_out.seq_lens=[64]", "held_out.tokens=576", "held_out.batch_size=4", "unigram_samples=null",
+         "downstream.outlets=[goodhealth,reuters_health]", "downstream.train_per_class=16",
+         "downstream.eval_per_class=8", "downstream.seeds=[17,18]",
+         "downstream.overrides.hyperparameters.max_duration=1ep", "downstream.overrides.hyperparameters.batch_size=8",
+         "downstream.overrides.hyperparameters.eval_batch_size=16"]
+EXPECTED_WARNINGS = ("eval_interval", "memory monitor", "warmup duration is 0", "No optimizer was specified",
+                     "Cannot split tensor")
+
+
+def study_dir(packed: Path, tmp_path: Path, name: str) -> Path:
+    """A work dir sharing the packed corpora (nothing to convert)."""
+    work = tmp_path / name
+    work.mkdir()
+    (work / "data").symlink_to(packed / "data", target_is_directory=True)
+    return work
+
+
+class Ticks:
+    """A deterministic clock: every reading is ``step`` seconds after the previous one."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def one_rank_study(packed, tmp_path_factory):
+    """The tiny study in this process, at budgets 3 s and 6 s, every pretraining run timed by ``Ticks(4.5)``:
+    4.5 s measured for a 3 s budget (+50%) and for a 6 s one (-25%)."""
+    work = study_dir(packed, tmp_path_factory.mktemp("one-rank"), "work")
+    results = run_study(study(work, *WHOLE, "budget_multipliers=[1,2]"), "test", echo=lambda _: None,
+                        clock=Ticks(4.5))
+    return work, results
+
+
+def test_study_flags_and_replans_a_run_off_its_budget(one_rank_study):
+    work, results = one_rank_study
+    first, second = results["runs"]
+    assert first["pretrain"]["wall_s"] == second["pretrain"]["wall_s"] == 4.5
+    assert first["budget"] == {"measured_over_budget": 1.5, "missed": True} and first["replanned_from"] is None
+    # the 6 s run is planned from the 3 s run's measured speed, not from the calibration
+    calibration = results["calibration"]["mosaic_bert"]
+    measured = (4.5 - calibration["startup_s"]) / first["steps"]
+    assert second["replanned_from"] == 3 and second["steps"] == steps_for_budget(6, measured, calibration["startup_s"])
+    assert second["budget"] == {"measured_over_budget": 0.75, "missed": True}
+    report = Path(f"{work}/quality.md").read_text()
+    assert "| 4 (+50% ⚠) |" in report and "| 4 (-25% ⚠) |" in report
+    replanned = f"re-planned from the measured speed of its 3 s run: {second['planned_steps']} -> {second['steps']}"
+    assert replanned in report
+
+
+def test_study_on_two_ranks_scores_the_configured_tokens_once(one_rank_study, packed, tmp_path):
+    """``composer -n 2`` (gloo): the baseline and the arm are scored on the configured samples (not twice as
+    many), the counts equal the one-rank study's, each seed is fine-tuned once, and no expected warning shows."""
+    import sys
+
+    one = one_rank_study[1]
+    work = study_dir(packed, tmp_path, "work")
+    composer = Path(sys.executable).parent / "composer"
+    args = [f"work_dir={work}", f"out={work}/quality", *TINY, *WHOLE, "budget_multipliers=[1]"]
+    done = subprocess.run([str(composer), "-n", "2", "--stdout", str(tmp_path / "rank{rank}.out"),
+                           "--stderr", str(tmp_path / "rank{rank}.err"), str(REPO / "benchmarks" / "quality_study.py"),
+                           str(STUDY), *args], cwd=REPO, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                               "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    two = json.loads((work / "quality.json").read_text())
+    held_one, held_two = one["runs"][0]["held_out"]["64"], two["runs"][0]["held_out"]["64"]
+    assert held_two["samples"] == held_one["samples"] == 9 and held_two["real_tokens"] == 9 * 64
+    assert held_two["masked_tokens"] == held_one["masked_tokens"] == one["unigram"]["64"]["masked_tokens"]
+    assert two["unigram"] == one["unigram"]
+    assert sorted(p.name for p in (work / "runs" / "mosaic_bert" / "3s").glob("finetune-*")) == [
+        "finetune-seed17", "finetune-seed18"]  # one fine-tuning per seed, none per rank
+    for seed in (17, 18):
+        metrics = json.loads((work / "runs" / "mosaic_bert" / "3s" / f"finetune-seed{seed}" / "metrics.json")
+                             .read_text())
+        assert metrics["metrics"]["accuracy"] in {k / 16 for k in range(17)}
+    logs = done.stdout + done.stderr + "".join(p.read_text() for p in tmp_path.glob("rank*.*"))
+    assert not [w for w in EXPECTED_WARNINGS if w in logs], logs[-3000:]

@@ -21,7 +21,8 @@ def unigram_log_probs(tokenizer: PreTrainedTokenizerBase, loader: MLMLoaderConfi
     if isinstance(loader, (str, Path)):
         loader = MLMLoaderConfig(local=str(loader), split=split)
     dataset = build_text_dataset(replace(loader, shuffle=False), tokenizer, seq_len, 64)
-    samples = range(len(dataset) if max_samples is None else min(max_samples, len(dataset)))
+    total = int(dataset.num_samples)  # every rank's samples (len() is this rank's share)
+    samples = range(total if max_samples is None else min(max_samples, total))
     counts = torch.ones(len(tokenizer), dtype=torch.float64)  # add-one smoothing
     for start in range(0, len(samples), COUNT_CHUNK):  # one bincount per chunk, not per sample
         chunk = [dataset[i] for i in samples[start:start + COUNT_CHUNK]]

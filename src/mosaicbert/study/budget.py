@@ -1,17 +1,21 @@
 """Equal wall-clock budgets on a shared machine: interleaved calibration -> steps per budget; FLOPs of a run.
 
-Wall time measured run after run on a busy machine drifts with the load. Calibration instead builds
-every arm's real ``Trainer`` (``training.build_trainer``) and trains them in turns, a few steps each,
-for several rounds, so every arm sees the same load; each arm's seconds per step (median, first round
-dropped as warm-up) turns a budget in seconds into its own number of steps. Each budget is then a
-separate run whose linear decay ends at its own end. The measured wall time of each run is reported too.
+Wall time measured run after run on a busy machine drifts with the load. Calibration instead trains the
+arms in turns, a few steps each, for several rounds, so every arm sees the same load. Each turn is a real
+run's conditions: the arm's own ``Trainer`` (``training.build_trainer``: its loader and workers) built in
+this process, alone in memory (closed and released after its turn), its loader's start-up timed apart.
+An arm's seconds per step is the mean over its steps (first round dropped as warm-up; a run pays its slow
+steps too), so a budget in seconds becomes ``(budget - start-up) / seconds per step`` steps. Each budget
+is then a separate run whose linear decay ends at its own end; its measured time is checked against its
+budget (:func:`budget_check`) and a miss re-plans the arm's later budgets from the measured speed.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
-from typing import Any
+from typing import Any, Callable
 
 from composer import Callback, State
 from composer.loggers import Logger
@@ -22,20 +26,31 @@ from mosaicbert.models.flops import step_flops
 from mosaicbert.training.pretrain import build_trainer
 from mosaicbert.training.schema import PretrainConfig
 
+from .expected_warnings import expected_warnings_silenced
+
+
+BUDGET_TOLERANCE = 0.10  # a run whose measured time is off its budget by more is flagged and re-planned
+
 
 class StepTimer(Callback):
-    """Seconds between consecutive ends of training batches (data loading included) within one ``fit``."""
+    """Seconds between consecutive ends of training batches (data loading included) within one ``fit``, and the
+    start-up: from the start of ``fit`` to the end of its first batch (loader workers, first fetch)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
         self.intervals: list[float] = []
+        self.startups: list[float] = []
         self.last: float | None = None
+        self.started: float | None = None
 
     def fit_start(self, state: State, logger: Logger) -> None:
-        self.last = None  # the first batch of a fit call carries the loader's start-up: not a step
+        self.last, self.started = None, self.clock()
 
     def batch_end(self, state: State, logger: Logger) -> None:
-        now = time.perf_counter()
-        if self.last is not None:
+        now = self.clock()
+        if self.last is None:  # the first batch of a fit call carries the loader's start-up: not a step
+            self.startups.append(now - self.started)
+        else:
             self.intervals.append(now - self.last)
         self.last = now
 
@@ -72,35 +87,64 @@ def pin_run_average_masking_rate(trainer) -> float:
     return scheduler.start
 
 
+def release(trainer) -> None:
+    """Close a trainer and give its memory back before the next one is built (host and GPU)."""
+    trainer.close()
+    del trainer
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def calibrate(configs: dict[str, PretrainConfig], rounds: int, steps: int, echo=print) -> dict[str, dict]:
-    """Train every arm ``steps`` steps per round, in turns, ``rounds`` times, at its run-average masking rate;
-    return seconds/step per arm."""
-    trainers, timers, rates = {}, {}, {}
-    try:
+    """Train every arm ``steps`` steps per round, in turns, ``rounds`` times, at its run-average masking rate,
+    one trainer in memory at a time; return seconds/step and start-up seconds per arm."""
+    timers = {arm: StepTimer() for arm in configs}
+    rates: dict[str, float] = {}
+    per_round: dict[str, list[list[float]]] = {arm: [] for arm in configs}
+    for round_index in range(rounds):
         for arm, cfg in configs.items():
-            trainers[arm] = build_trainer(cfg)
-            rates[arm] = pin_run_average_masking_rate(trainers[arm])
-            timers[arm] = StepTimer()
-            trainers[arm].state.callbacks.append(timers[arm])
-        per_round: dict[str, list[list[float]]] = {arm: [] for arm in configs}
-        for round_index in range(rounds):
-            for arm, trainer in trainers.items():
-                before = len(timers[arm].intervals)
-                trainer.fit(duration=f"{steps}ba")
-                per_round[arm].append(timers[arm].intervals[before:])
-            echo(f"  calibration round {round_index + 1}/{rounds}: " + ", ".join(
-                f"{arm} {statistics.median(r[-1]):.3f} s/step" for arm, r in per_round.items()))
-    finally:
-        for trainer in trainers.values():
-            trainer.close()
+            with expected_warnings_silenced():
+                trainer = build_trainer(cfg)
+                try:
+                    rates[arm] = pin_run_average_masking_rate(trainer)
+                    trainer.state.callbacks.append(timers[arm])
+                    before = len(timers[arm].intervals)
+                    trainer.fit(duration=f"{steps}ba")
+                    per_round[arm].append(timers[arm].intervals[before:])
+                finally:
+                    release(trainer)
+        echo(f"  calibration round {round_index + 1}/{rounds}: " + ", ".join(
+            f"{arm} {statistics.fmean(r[-1]):.3f} s/step" for arm, r in per_round.items()))
     result = {}
     for arm, measured in per_round.items():
         kept = [x for r in (measured[1:] if rounds > 1 else measured) for x in r]
-        result[arm] = {"seconds_per_step": statistics.median(kept), "samples": len(kept), "masking_rate": rates[arm],
-                       "per_round_median": [statistics.median(r) for r in measured]}
+        startups = timers[arm].startups[1:] if rounds > 1 else timers[arm].startups
+        result[arm] = {"seconds_per_step": statistics.fmean(kept), "samples": len(kept), "masking_rate": rates[arm],
+                       "startup_s": statistics.median(startups),
+                       "per_round_mean": [statistics.fmean(r) for r in measured]}
     return result
 
 
-def steps_for_budget(seconds: float, seconds_per_step: float) -> int:
-    """Training steps that fill ``seconds`` at the calibrated speed (at least one)."""
-    return max(1, round(seconds / seconds_per_step))
+def steps_for_budget(seconds: float, seconds_per_step: float, startup_s: float = 0.0) -> int:
+    """Training steps that fill ``seconds`` after the start-up at the calibrated speed (at least one)."""
+    return max(1, round((seconds - startup_s) / seconds_per_step))
+
+
+def budget_check(wall_s: float, budget_s: float, tolerance: float = BUDGET_TOLERANCE) -> dict[str, Any]:
+    """A run's measured time against its budget: the ratio, and whether it misses by more than ``tolerance``."""
+    ratio = wall_s / budget_s
+    return {"measured_over_budget": ratio, "missed": abs(ratio - 1.0) > tolerance}
+
+
+def replanned_steps(budget_s: float, planned: int, calibration: dict, earlier_runs: list[dict]) -> dict[str, Any]:
+    """Steps for ``budget_s``: the calibrated plan, or, once a run of this arm missed its budget, that run's
+    measured seconds per step (the latest such run)."""
+    missed = [r for r in earlier_runs if r["budget"]["missed"]]
+    if not missed:
+        return {"steps": planned, "seconds_per_step": calibration["seconds_per_step"], "replanned_from": None}
+    run = missed[-1]
+    startup = calibration.get("startup_s", 0.0)
+    measured = max(run["pretrain"]["wall_s"] - startup, 1e-9) / run["pretrain"]["steps"]
+    return {"steps": steps_for_budget(budget_s, measured, startup), "seconds_per_step": measured,
+            "replanned_from": run["budget_s"]}

@@ -62,8 +62,8 @@ class StudyConfig:
     train_vocab_size: Optional[int] = None
     base_budget_s: float = MISSING  # wall-clock seconds of the smallest budget on the calibrated machine
     budget_multipliers: List[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])
-    calibration_rounds: int = 3  # interleaved rounds; each arm trains calibration_steps per round
-    calibration_steps: int = 8
+    calibration_rounds: int = 3  # interleaved rounds; each arm trains calibration_steps per round (a fresh trainer)
+    calibration_steps: int = 20
     run_overhead_s: float = 10.0  # per-run fixed cost in the printed estimate (build, checkpoint)
     seed: int = 17
     unigram_samples: Optional[int] = 200000  # training samples counted for the word-frequency baseline

