@@ -99,15 +99,20 @@ class Config:
 PEAK_SHAPES = ((4096, 768, 3072), (4096, 3072, 768), (2048, 2048, 2048))  # (tokens, in, out) of F.linear
 
 
-def matmul_peak(dtype: torch.dtype, shapes=PEAK_SHAPES, repeats: int = 5) -> float:
-    """Best median FLOP/s of ``F.linear`` in ``dtype`` over ``shapes`` (bert-base projections), current threads."""
+def matmul_peak(dtype: torch.dtype, shapes=PEAK_SHAPES, repeats: int = 5, device: str = "cpu") -> float:
+    """Best median FLOP/s of ``F.linear`` in ``dtype`` over ``shapes`` (bert-base projections), current threads;
+    on CUDA each call is timed between synchronisations (scripts/gpu_check.sh)."""
     best = 0.0
     for tokens, d_in, d_out in shapes:
-        x, weight = torch.randn(tokens, d_in, dtype=dtype), torch.randn(d_out, d_in, dtype=dtype)
+        x = torch.randn(tokens, d_in, dtype=dtype, device=device)
+        weight = torch.randn(d_out, d_in, dtype=dtype, device=device)
         times = []
         for _ in range(repeats + 2):
+            sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+            sync()
             start = time.perf_counter()
             torch.nn.functional.linear(x, weight)
+            sync()
             times.append(time.perf_counter() - start)
         best = max(best, 2 * tokens * d_in * d_out / statistics.median(times[2:]))
     return best
