@@ -64,6 +64,7 @@ MODELS = {
     "mosaic_mlp": ("mosaic_bert", {"ffn_type": "mlp"}),
 }
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+OPTIMIZER = {"name": "decoupled_adamw", "lr": 1.0e-5, "betas": [0.9, 0.98], "eps": 1.0e-6, "weight_decay": 1.0e-5}
 PAD_TOKEN_ID = 0
 NUM_LABELS = 3
 
@@ -220,8 +221,7 @@ def build_models(workload: Workload, shape: dict, variants: list[str]) -> dict[s
         torch.manual_seed(0)
         model = build_composer_model(name, workload.task, model_config={**shape, **DROPOUTS, **overrides},
                                      num_labels=NUM_LABELS if workload.task == "classification" else None)
-        optimizer = build_optimizer({"name": "decoupled_adamw", "lr": 1.0e-5, "betas": [0.9, 0.98], "eps": 1.0e-6,
-                                     "weight_decay": 1.0e-5}, model)
+        optimizer = build_optimizer(OPTIMIZER, model)
         models[variant] = (model, optimizer)
     return models
 

@@ -1,5 +1,5 @@
 """Attention backends against each other: one MosaicBERT encoder forward and backward per backend on real padded
-news text, bf16 autocast, against the fp32 reference kernel (the ground truth). Needs only torch + transformers.
+news text, bf16 autocast (fp32 in the CPU dry run), against the fp32 reference kernel (the ground truth). Needs only torch + transformers.
 
 bf16 itself moves the result: the reference kernel run under bf16 (its attention stays fp32, the projections go
 bf16) measures that floor; a backend passes when its difference to the fp32 truth stays within
@@ -17,7 +17,7 @@ from mosaicbert.architecture import attention as attention_module
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.tokenizer import load_tokenizer
 
-from .profiles import Profile
+from .profiles import Profile, autocast_dtype
 from .report import Row, row
 
 CHECK = "attention"
@@ -63,11 +63,12 @@ def run(profile: Profile, work_dir) -> list[Row]:
     probe = torch.randn(*batch["input_ids"].shape, config.hidden_size, generator=torch.Generator().manual_seed(1))
     probe = probe.to(device) * batch["attention_mask"][..., None]
     truth = forward_backward(model, batch, probe, "reference", None)
-    floor = [relative_difference(v, t)[1] for v, t in zip(forward_backward(model, batch, probe, "reference",
-                                                                           torch.bfloat16), truth)]
+    dtype = autocast_dtype(profile)
+    floor = [relative_difference(v, t)[1] for v, t in zip(forward_backward(model, batch, probe, "reference", dtype),
+                                                          truth)]
     shape = f"{config.num_hidden_layers}x{config.hidden_size}, {config.num_attention_heads} heads, " \
             f"batch {tuple(profile.attention_batch)}, {padding:.0%} padding"
-    rows = [row(CHECK, "reference bf16 (floor)", True, f"vs fp32 reference: out {floor[0]:.1e}, grads "
+    rows = [row(CHECK, f"reference {profile.dtype or 'float32'} (floor)", True, f"vs fp32 reference: out {floor[0]:.1e}, grads "
                 f"{floor[1]:.1e} (relative); {shape}", out_relative=floor[0], grad_relative=floor[1])]
     for backend in ATTENTION_BACKENDS:
         if backend == "reference":
@@ -76,12 +77,12 @@ def run(profile: Profile, work_dir) -> list[Row]:
             reason = attention_module.FLASH_ATTN_IMPORT_ERROR or "needs CUDA and the flash-attn package"
             rows.append(Row(CHECK, backend, "skipped", f"skipped: flash_attn not importable ({reason})"))
             continue
-        measured = [relative_difference(v, t) for v, t in zip(forward_backward(model, batch, probe, backend,
-                                                                                torch.bfloat16), truth)]
+        measured = [relative_difference(v, t) for v, t in zip(forward_backward(model, batch, probe, backend, dtype),
+                                                              truth)]
         limits = [4 * f + 2e-3 for f in floor]
         ok = all(rel <= limit for (_, rel), limit in zip(measured, limits))
         (out_abs, out_rel), (grad_abs, grad_rel) = measured
-        rows.append(row(CHECK, f"{backend} bf16", ok,
+        rows.append(row(CHECK, f"{backend} {profile.dtype or 'float32'}", ok,
                         f"vs fp32 reference: out max {out_abs:.1e} ({out_rel:.1e} rel, limit {limits[0]:.1e}), "
                         f"grads max {grad_abs:.1e} ({grad_rel:.1e} rel, limit {limits[1]:.1e})",
                         out_max=out_abs, out_relative=out_rel, grad_max=grad_abs, grad_relative=grad_rel,

@@ -54,7 +54,7 @@ def run_check(name: str, profile, work_dir: Path) -> list[Row]:
     if missing := check.missing():
         return [Row(name, "-", SKIP, f"skipped: {', '.join(missing)} not importable")]
     try:
-        return check.runner()(profile, work_dir / name)
+        return check.runner()(profile, work_dir)
     except CheckFailed as err:
         return [Row(name, "-", FAIL, str(err))]
     except Exception as err:  # noqa: BLE001 - any error of the GPU path is a finding, never a crash
@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     profile = PROFILES["cpu-dry-run" if args.cpu_dry_run else "gpu"]
     work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="gpu-check-"))
     work_dir.mkdir(parents=True, exist_ok=True)
+    if profile.threads:
+        torch.set_num_threads(profile.threads)
     logging.basicConfig(filename=work_dir / "gpu_check.log", level=logging.INFO)
     started = time.perf_counter()
     rows: list[Row] = []

@@ -49,7 +49,7 @@ def run(profile: Profile, work_dir: Path) -> list[Row]:
     mds = runs.news_mds(work_dir, profile)
     steps, kill_at = profile.pretrain_steps, profile.kill_at
     length = [f"max_duration={steps}ba", f"save_interval={kill_at}ba"]
-    reference, killed = work_dir / "pretrain-reference", work_dir / "pretrain-killed"
+    reference, killed = work_dir / CHECK / "reference", work_dir / CHECK / "killed"
     runs.run(runs.entry_point("main.py", *main_args(profile, mds, reference, *length)), reference / "run.log",
              profile)
     rows = [loss_row(profile, runs.train_losses(reference / "tb"))]
@@ -58,12 +58,7 @@ def run(profile: Profile, work_dir: Path) -> list[Row]:
     runs.run_until(command, killed / "killed.log", profile,
                    lambda: runs.latest_checkpoint(killed / "checkpoints") is not None)
     resumed_from = runs.checkpoint_batch(runs.latest_checkpoint(killed / "checkpoints"))
-    before = set((killed / "tb").rglob("events.out.tfevents.*"))
-    runs.run(command, killed / "restart.log", profile)
-    restart_steps = runs.train_losses_of(set((killed / "tb").rglob("events.out.tfevents.*")) - before)
-    if not restart_steps or min(restart_steps) < kill_at:
-        raise CheckFailed(f"the restart logged batches from {min(restart_steps, default=None)}: it started over "
-                          f"instead of resuming at {kill_at}")
+    resumed_at = runs.rerun(command, killed / "restart.log", profile, killed / "tb", kill_at)
     difference = runs.weight_difference(runs.model_weights(final_checkpoint(killed, steps)),
                                         runs.model_weights(final_checkpoint(reference, steps)))
     tolerance = profile.resume_tolerance
@@ -72,6 +67,6 @@ def run(profile: Profile, work_dir: Path) -> list[Row]:
         f"{difference['differing']}/{difference['tensors']} tensors differ, max {difference['max_abs']:.1e}, "
         f"L2 {difference['relative_l2']:.1e} relative (tolerance {tolerance or 'bit-identical'})")
     rows.append(row(CHECK, f"kill at {resumed_from} + restart", ok,
-                    f"resumed at batch {min(restart_steps)}; final weights vs uninterrupted: {verdict}",
-                    resumed_at=min(restart_steps), **difference))
+                    f"resumed at batch {resumed_at}; final weights vs uninterrupted: {verdict}",
+                    resumed_at=resumed_at, **difference))
     return rows

@@ -18,6 +18,11 @@ class Profile:
     name: str
     device: str  # torch device type: "cuda" or "cpu"
     env: dict = field(default_factory=dict)  # extra environment of the subprocesses (main.py, glue.py)
+    threads: int | None = None  # torch threads of this process (None: torch's default)
+    # autocast dtype of the in-process checks (attention, throughput); None: fp32 (CPUs without native bf16
+    # emulate it, ~100x slower); main.py and glue.py always get precision amp_bf16
+    dtype: str | None = "bfloat16"
+    conversion_workers: int | None = None  # processes converting the news to MDS (None: one per core)
     # attention: one model forward + backward per backend on real padded text
     attention_shape: dict = field(default_factory=lambda: BASE_SHAPE)
     attention_batch: tuple[int, int] = (32, 512)  # (sequences, padded length)
@@ -35,7 +40,7 @@ class Profile:
     throughput_batches: dict = field(default_factory=lambda: {128: 128, 512: 32})  # seq len -> batch size
     throughput_warmup: int = 3
     throughput_steps: int = 10
-    peak_shapes: tuple = ((16384, 8192, 8192),)  # (tokens, in, out) of the bf16 F.linear peak
+    peak_shapes: tuple = ((16384, 8192, 8192),)  # (tokens, in, out) of the F.linear peak (in ``dtype``)
     # FSDP through main.py on every visible device
     fsdp_recipe: str = "yamls/test/mosaic-bert-tiny.yaml"
     fsdp_steps: int = 40
@@ -64,6 +69,7 @@ GPU = Profile(
 CPU_DRY_RUN = Profile(
     name="cpu-dry-run", device="cpu",
     env={"OMP_NUM_THREADS": "1"},  # one thread per process: the killed and the uninterrupted runs add alike
+    threads=1, dtype=None, conversion_workers=1,
     attention_shape=TINY_SHAPE, attention_batch=(6, 64),
     pretrain_recipe="yamls/test/mosaic-bert-tiny.yaml", pretrain_steps=8, kill_at=4, news_docs=160,
     loss_window=2, min_loss_drop=0.1,
@@ -76,3 +82,10 @@ CPU_DRY_RUN = Profile(
     compile_warmup=1, compile_tolerance=1e-5,
 )
 PROFILES = {profile.name: profile for profile in (GPU, CPU_DRY_RUN)}
+
+
+def autocast_dtype(profile: Profile):
+    """The torch dtype of ``profile.dtype`` (None: fp32, no autocast)."""
+    import torch
+
+    return getattr(torch, profile.dtype) if profile.dtype else None

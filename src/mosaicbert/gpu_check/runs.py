@@ -24,10 +24,11 @@ def news_mds(work_dir: Path, profile: Profile) -> Path:
     from mosaicbert.data.conversion import ConversionOptions, convert_splits
     from mosaicbert.data.sources import open_source
 
-    root = work_dir / "news-mds"
+    root = work_dir / "news-mds"  # shared by the checks of one run
     if not (root / "val" / "index.json").exists():
         convert_splits(open_source("news", ["train", "val"]), root,
-                       ConversionOptions(max_docs=profile.news_docs, progress=False, overwrite=True))
+                       ConversionOptions(max_docs=profile.news_docs, progress=False, overwrite=True,
+                                         **({'workers': profile.conversion_workers} if profile.conversion_workers else {})))
     return root
 
 
@@ -52,6 +53,18 @@ def run(command: list[str], log: Path, profile: Profile, timeout: float = 600) -
                               timeout=timeout)
     if done.returncode != 0:
         raise CheckFailed(f"exit {done.returncode}: {last_error(log)} (log: {log})")
+
+
+def rerun(command: list[str], log: Path, profile: Profile, tensorboard_dir: Path, resume_at: int) -> int:
+    """Run ``command`` again over a run's folders; the first batch it trains, which must be ``resume_at`` or
+    later (autoresume picked up the checkpoint instead of starting over)."""
+    before = set(tensorboard_dir.rglob("events.out.tfevents.*"))
+    run(command, log, profile)
+    steps = train_losses_of(set(tensorboard_dir.rglob("events.out.tfevents.*")) - before)
+    if not steps or min(steps) < resume_at:
+        raise CheckFailed(f"the restart trained from batch {min(steps, default=None)}: it started over instead of "
+                          f"resuming at {resume_at} (log: {log})")
+    return min(steps)
 
 
 def run_until(command: list[str], log: Path, profile: Profile, done: callable, timeout: float = 600) -> None:
