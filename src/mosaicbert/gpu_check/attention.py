@@ -62,7 +62,12 @@ def run(profile: Profile, work_dir) -> list[Row]:
     padding = 1 - float(batch["attention_mask"].float().mean())
     probe = torch.randn(*batch["input_ids"].shape, config.hidden_size, generator=torch.Generator().manual_seed(1))
     probe = probe.to(device) * batch["attention_mask"][..., None]
-    truth = forward_backward(model, batch, probe, "reference", None)
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # the ground truth in true fp32 (Composer may have enabled TF32)
+    try:
+        truth = forward_backward(model, batch, probe, "reference", None)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     dtype = autocast_dtype(profile)
     floor = [relative_difference(v, t)[1] for v, t in zip(forward_backward(model, batch, probe, "reference", dtype),
                                                           truth)]

@@ -33,14 +33,18 @@ def unit_rows() -> list[Row]:
 
 
 def rewind(checkpoints: Path, batch: int) -> None:
-    """Drop the checkpoints after ``batch`` and point ``latest`` at it: the folder a run killed there leaves."""
-    kept = next(p for p in checkpoints.glob(f"*-ba{batch}-rank0.pt"))
-    for path in checkpoints.glob("*-rank0.pt"):
-        if runs.checkpoint_batch(path) is not None and runs.checkpoint_batch(path) > batch:
+    """Drop the checkpoints after ``batch`` and point every rank's ``latest`` link at its checkpoint of ``batch``:
+    the folder a run killed right after that checkpoint leaves."""
+    for path in checkpoints.glob("*-ba*-rank*.pt"):
+        if (runs.checkpoint_batch(path) or 0) > batch:
             path.unlink()
-    link = checkpoints / "latest-rank0.pt"
-    link.unlink()
-    link.symlink_to(kept.name)
+    for link in checkpoints.glob("latest-rank*.pt"):
+        rank = link.name.removeprefix("latest-")
+        kept = next(checkpoints.glob(f"*-ba{batch}-{rank}"), None)
+        if kept is None:
+            raise CheckFailed(f"no checkpoint of batch {batch} for {rank} in {checkpoints}")
+        link.unlink()
+        link.symlink_to(kept.name)
 
 
 def export_row(export_dir: Path, checkpoint: Path) -> Row:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
 import torch
+
+from mosaicbert.finetune.job_queue import worker_gpus
 
 from . import runs
 from .profiles import Profile
@@ -32,7 +35,7 @@ def run(profile: Profile, work_dir: Path) -> list[Row]:
     if where is None:
         raise CheckFailed(f"glue.py did not say where its jobs run (log: {log})")
     mapped = where.group(2).split(", ") if where.group(1) else []
-    expected = [str(i) for i in range(gpus)]  # this process sees all GPUs: workers get 0..n-1
+    expected = worker_gpus(gpus, os.environ.get("CUDA_VISIBLE_DEVICES")) if gpus else []  # every visible GPU
     results = [json.loads(path.read_text()) for path in sorted((out_dir / "jobs").glob("*.json"))]
     failed = [r["task"] for r in results if r.get("error")]
     jobs = len(tasks) * len(seeds)
