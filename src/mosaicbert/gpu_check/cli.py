@@ -25,7 +25,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="gpu_check.sh", description=__doc__.splitlines()[0])
     parser.add_argument("--cpu-dry-run", action="store_true",
                         help="the same checks on CPU stand-ins (gloo, sdpa/reference kernels, tiny shapes)")
-    parser.add_argument("--only", nargs="+", choices=list(CHECKS), help="run only these checks")
+    parser.add_argument("--only", nargs="+", choices=list(CHECKS), metavar="CHECK", help="run only these checks: "
+                        + "; ".join(f"{name} ({check.description})" for name, check in CHECKS.items()))
     parser.add_argument("--out", default="runs/gpu_check/gpu_check.json", help="the JSON file (default: %(default)s)")
     parser.add_argument("--work-dir", help="where runs, checkpoints and logs go (default: a temporary folder)")
     return parser.parse_args(argv)

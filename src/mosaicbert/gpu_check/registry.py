@@ -7,13 +7,15 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-TRAINER_STACK = ("composer", "streaming", "tensorboard")
+MAIN_PY = ("composer", "streaming", "tensorboard")  # main.py runs, their losses read from TensorBoard
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    module: str  # the module under mosaicbert.gpu_check with ``run(profile, work_dir) -> list[Row]``
+    # the module under mosaicbert.gpu_check with ``run(profile, work_dir) -> list[Row]``; ``work_dir`` is shared
+    # by the checks of one run (the news shards), each writes under ``work_dir/<check>``
+    module: str
     requires: tuple[str, ...] = ()
     description: str = ""
 
@@ -33,9 +35,9 @@ class Check:
 
 CHECKS = {check.name: check for check in (
     Check("attention", "attention", (), "flash_attn / sdpa vs the reference kernel, fwd+bwd, bf16"),
-    Check("pretraining", "pretraining", TRAINER_STACK, "main.py amp_bf16: loss falls; kill + restart"),
-    Check("throughput", "throughput", TRAINER_STACK, "tokens/s and MFU of every model family"),
-    Check("fsdp", "fsdp", TRAINER_STACK, "FSDP per layer on all devices: save, resume, export"),
-    Check("glue", "glue_sweep", TRAINER_STACK, "glue.py sweep: one worker per GPU"),
-    Check("compile", "compile", TRAINER_STACK, "compile_config vs eager: losses and speed"),
+    Check("pretraining", "pretraining", MAIN_PY, "main.py amp_bf16: loss falls; kill + restart"),
+    Check("throughput", "throughput", ("composer", "streaming"), "tokens/s and MFU of every model family"),
+    Check("fsdp", "fsdp", MAIN_PY, "FSDP per layer on all devices: save, resume, export"),
+    Check("glue", "glue_sweep", ("composer",), "glue.py sweep: one worker per GPU"),
+    Check("compile", "compile", ("composer",), "compile_config vs eager: losses and speed"),
 )}
