@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(1800)  # ~2 min on an idle 2-core machine; a shared one can take several times that
 
 
-def gpu_check(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def gpu_check(*args: str, timeout: float = 1700) -> subprocess.CompletedProcess:
     env = {**os.environ, "GPU_CHECK_PYTHON": sys.executable, "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.run(["bash", str(REPO / "scripts" / "gpu_check.sh"), *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
