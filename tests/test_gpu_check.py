@@ -16,7 +16,8 @@ from mosaicbert.gpu_check.profiles import CPU_DRY_RUN
 from mosaicbert.gpu_check.registry import CHECKS
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.timeout(1800)  # ~2 min on an idle 2-core machine; a shared one can take several times that
+# The dry run: ~320 s of CPU (user) time measured per check on a shared 2-core machine; 15+ min wall at load 27
+pytestmark = pytest.mark.timeout(1800)
 
 
 def gpu_check(*args: str, timeout: float = 1700) -> subprocess.CompletedProcess:
