@@ -74,6 +74,7 @@ MODELS = {
 assert {name for name, _ in MODELS.values()} == set(MODEL_REGISTRY), "every model family is measured"
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 PACKED_POLICIES = ["boundaries", "cross", "padded"]
+OPTIMIZER = {"name": "decoupled_adamw", "lr": 1.0e-5, "betas": [0.9, 0.98], "eps": 1.0e-6, "weight_decay": 1.0e-5}
 PAD_TOKEN_ID = 0
 NUM_LABELS = 3
 
@@ -110,15 +111,20 @@ class Config:
 PEAK_SHAPES = ((4096, 768, 3072), (4096, 3072, 768), (2048, 2048, 2048))  # (tokens, in, out) of F.linear
 
 
-def matmul_peak(dtype: torch.dtype, shapes=PEAK_SHAPES, repeats: int = 5) -> float:
-    """Best median FLOP/s of ``F.linear`` in ``dtype`` over ``shapes`` (bert-base projections), current threads."""
+def matmul_peak(dtype: torch.dtype, shapes=PEAK_SHAPES, repeats: int = 5, device: str = "cpu") -> float:
+    """Best median FLOP/s of ``F.linear`` in ``dtype`` over ``shapes`` (bert-base projections), current threads;
+    on CUDA each call is timed between synchronisations (scripts/gpu_check.sh)."""
     best = 0.0
     for tokens, d_in, d_out in shapes:
-        x, weight = torch.randn(tokens, d_in, dtype=dtype), torch.randn(d_out, d_in, dtype=dtype)
+        x = torch.randn(tokens, d_in, dtype=dtype, device=device)
+        weight = torch.randn(d_out, d_in, dtype=dtype, device=device)
         times = []
         for _ in range(repeats + 2):
+            sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+            sync()
             start = time.perf_counter()
             torch.nn.functional.linear(x, weight)
+            sync()
             times.append(time.perf_counter() - start)
         best = max(best, 2 * tokens * d_in * d_out / statistics.median(times[2:]))
     return best
@@ -258,8 +264,7 @@ def build_models(workload: Workload, shape: dict, variants: list[str]) -> dict[s
         model = build_composer_model(name, workload.task,
                                      model_config={**shape, **DROPOUTS, **workload.model_config, **overrides},
                                      num_labels=NUM_LABELS if workload.task == "classification" else None)
-        optimizer = build_optimizer({"name": "decoupled_adamw", "lr": 1.0e-5, "betas": [0.9, 0.98], "eps": 1.0e-6,
-                                     "weight_decay": 1.0e-5}, model)
+        optimizer = build_optimizer(OPTIMIZER, model)
         models[variant] = (model, optimizer)
     return models
 

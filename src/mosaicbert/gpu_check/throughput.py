@@ -1,0 +1,81 @@
+"""Training tokens/s and MFU of every family in ``MODEL_REGISTRY`` at base shape, seq 128 and 512: full optimizer
+steps (DecoupledAdamW, bf16 autocast; fp32 in the CPU dry run) on the recipe's news batches, all configurations interleaved step by step
+in this process, against the matmul peak of that dtype sampled between the rounds. The batches, FLOP counts, step and
+peak come from ``benchmarks/model_throughput.py`` (the CPU reference measurement), so both count alike."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import statistics
+import sys
+
+import torch
+
+from mosaicbert.data.news import load_news_articles
+from mosaicbert.models import MODEL_REGISTRY, build_composer_model
+from mosaicbert.tokenizer import load_tokenizer
+from mosaicbert.training import build_optimizer
+
+from .profiles import REPO, Profile, autocast_dtype
+from .report import Row, row
+from .timing import timed
+
+CHECK = "throughput"
+
+
+def benchmark_module():
+    """``benchmarks/model_throughput.py`` (a script, not a package) as a module."""
+    if "model_throughput" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("model_throughput", REPO / "benchmarks" / "model_throughput.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["model_throughput"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["model_throughput"]
+
+
+def run(profile: Profile, work_dir) -> list[Row]:
+    bench = benchmark_module()
+    device = torch.device(profile.device)
+    rounds = profile.throughput_warmup + profile.throughput_steps
+    tokenizer, articles = load_tokenizer("bert-base-uncased"), load_news_articles()
+    random.Random(17).shuffle(articles)
+    workloads = {seq: bench.news_workload(tokenizer, articles, seq, batch, rounds)
+                 for seq, batch in profile.throughput_batches.items()}
+    models = {}
+    for name in MODEL_REGISTRY:
+        torch.manual_seed(0)
+        model = build_composer_model(name, "mlm", model_config={**profile.throughput_shape, **bench.DROPOUTS},
+                                     autocast_dtype=autocast_dtype(profile)).to(device)
+        models[name] = (model, build_optimizer(bench.OPTIMIZER, model))
+    configs = [(seq, name) for seq in workloads for name in models]
+    seconds = {config: [] for config in configs}
+    peaks = []
+    for round_index in range(rounds):
+        peaks.append(bench.matmul_peak(autocast_dtype(profile) or torch.float32, profile.peak_shapes, device=profile.device))
+        shift = round_index % len(configs)
+        for seq, name in configs[shift:] + configs[:shift]:
+            model, optimizer = models[name]
+            batch = {k: v.to(device) for k, v in workloads[seq].batches[round_index % rounds].items()}
+            step = timed(lambda: bench.train_step(model, optimizer, batch), device)
+            if round_index >= profile.throughput_warmup:
+                seconds[(seq, name)].append((step, round_index))
+    peak = statistics.median(peaks)
+    rows = [row(CHECK, f"{profile.dtype or 'float32'} matmul peak", peak > 0, f"{peak / 1e9:,.0f} GFLOP/s (median of {len(peaks)} samples, "
+                f"{min(peaks) / 1e9:,.0f}-{max(peaks) / 1e9:,.0f})", peak_flops=peak, samples=peaks)]
+    for seq, name in configs:
+        network_config = models[name][0].model.config
+        tokens, mfu = [], []
+        for step, round_index in seconds[(seq, name)]:
+            batch = workloads[seq].batches[round_index % rounds]
+            executed, _ = bench.step_flops(network_config, batch, name, "mlm")
+            tokens.append(float(batch["attention_mask"].sum()) / step)
+            mfu.append(executed / step / peak)
+        tokens_per_s, median_mfu = statistics.median(tokens), statistics.median(mfu)
+        ok = tokens_per_s > 0 and 0 < median_mfu < 1  # above 1: the steps were not timed to their end
+        rows.append(row(CHECK, f"{name} seq {seq}", ok,
+                        f"{tokens_per_s:,.0f} real tokens/s, MFU {median_mfu:.1%} (batch "
+                        f"{profile.throughput_batches[seq]}, median of {len(tokens)} steps)",
+                        real_tokens_per_s=tokens_per_s, mfu=median_mfu,
+                        step_seconds=[s for s, _ in seconds[(seq, name)]]))
+    return rows
