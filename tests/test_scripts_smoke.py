@@ -87,7 +87,7 @@ def test_model_throughput_tiny(tmp_path, monkeypatch, capsys):
 
 def test_finetune_throughput_tiny(monkeypatch, capsys):
     assert run_script(REPO / "benchmarks" / "finetune_throughput.py", "--shape", "tiny", "--batch-size", "4",
-                      "--warmup", "0", "--steps", "1", "--threads", "1", monkeypatch=monkeypatch) == 0
+                      "--warmup", "1", "--steps", "1", "--threads", "1", monkeypatch=monkeypatch) == 0
     results = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert [r["model"] for r in results] == ["mosaic_bert", "hf_bert"]
     assert all(r["sentences_per_s"] > 0 and 0 < r["real_token_share"] <= 1 for r in results)

@@ -162,7 +162,10 @@ def run_jobs(
                         slot.stop()
                         slot.start(context, run_one, threads)
                     slot.job = job
-                    slot.connection.send(prepare(job, done))
+                    try:
+                        slot.connection.send(prepare(job, done))
+                    except OSError:  # the worker died just now: its sentinel reports the job as failed
+                        pass
                 busy = [slot for slot in slots if slot.job is not None]
                 if not busy:
                     raise RuntimeError(f"jobs wait on each other: {', '.join(j.name for j in pending)}")
