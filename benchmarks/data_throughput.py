@@ -8,6 +8,7 @@ the loading: its loader-only rate is one loader worker's, and ``<layout>_workers
 feed one GPU at ``--target`` samples/s (the base recipe's 8xA100 pace is ~8,800 per GPU; masking runs on the GPU).
 
     python benchmarks/data_throughput.py [--seq 128] [--batch-size 32] [--workers 2] [--target 8800] [--out_root DIR]
+        [--max-docs N] [--loader-workers 0 2]
 """
 
 from __future__ import annotations
@@ -27,23 +28,24 @@ from mosaicbert.data.sources import open_source
 from mosaicbert.tokenizer import load_tokenizer
 
 
-def conversion(out_root: Path, workers: int) -> dict[str, dict[str, float]]:
+def conversion(out_root: Path, workers: int, max_docs: int | None = None) -> dict[str, dict[str, float]]:
     results = {}
     for layout, tokenizer in (("text", None), ("tokens", "bert-base-uncased")):
         summary = convert_split(open_source("news", ["train"])["train"], out_root / layout / "train",
                                 ConversionOptions(tokenizer=tokenizer, workers=workers, compression=None,
-                                                  progress=False, overwrite=True))
+                                                  progress=False, overwrite=True, max_docs=max_docs))
         results[layout] = {"documents": summary.documents, "tokens": summary.tokens, "seconds": summary.seconds,
                            "docs_per_s": summary.documents / summary.seconds,
                            "tokens_per_s": summary.tokens / summary.seconds}
     return results
 
 
-def dataloading(out_root: Path, seq: int, batch_size: int, target: float) -> dict[str, float]:
+def dataloading(out_root: Path, seq: int, batch_size: int, target: float,
+                loader_workers: tuple[int, ...] = (0, 2)) -> dict[str, float]:
     tokenizer = load_tokenizer("bert-base-uncased")
     results = {}
     for layout in ("text", "tokens"):
-        for workers in (0, 2):
+        for workers in dict.fromkeys((0, *loader_workers)):  # 0 first: the per-GPU estimate is based on it
             spec = build_mlm_dataloader({"local": str(out_root / layout), "split": "train", "num_workers": workers},
                                         tokenizer, seq, batch_size, MLMMasker(tokenizer, 0.3))
             start, samples, masking = time.perf_counter(), 0, 0.0
@@ -66,11 +68,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="tokenizer processes for the conversion")
     parser.add_argument("--target", type=float, default=8800.0, help="samples/s one GPU consumes")
     parser.add_argument("--out_root", type=Path, help="where to write the shards (default: a temporary directory)")
+    parser.add_argument("--max-docs", type=int, help="convert only the first N train articles (quick smoke runs)")
+    parser.add_argument("--loader-workers", type=int, nargs="+", default=[0, 2],
+                        help="dataloader worker counts to time (0 is always timed)")
     args = parser.parse_args()
     out_root = args.out_root or Path(tempfile.mkdtemp(prefix="data-bench-"))
     try:
-        report = {"conversion": conversion(out_root, args.workers),
-                  "dataloader": dataloading(out_root, args.seq, args.batch_size, args.target)}
+        report = {"conversion": conversion(out_root, args.workers, args.max_docs),
+                  "dataloader": dataloading(out_root, args.seq, args.batch_size, args.target,
+                                            tuple(args.loader_workers))}
     finally:
         if args.out_root is None:
             shutil.rmtree(out_root, ignore_errors=True)

@@ -20,7 +20,7 @@ data loader. Workloads:
 
     python benchmarks/model_throughput.py [--workloads news128 news512 packed1024 packed2048 glue] [--models hf_bert mosaic_glu mosaic_mlp]
         [--precisions fp32 bf16] [--steps 5] [--warmup 2] [--shape base] [--out docs/benchmarks/model-throughput]
-        [--profile] [--no-loader]
+        [--profile] [--no-loader] [--peak-tokens 4096]
 
 Writes ``<out>.json`` and ``<out>.md`` (table, date, machine); ``--profile`` adds one profiled step per
 configuration (top operators by self CPU time) to ``<out>-profiles.txt``.
@@ -271,7 +271,7 @@ def build_models(workload: Workload, shape: dict, variants: list[str]) -> dict[s
 
 def measure_workload(workload: Workload, shape: dict, variants: list[str], precisions: list[str], warmup: int,
                      steps: int, profile_sink: Callable[[str, str], None] | None,
-                     peak_samples: dict[str, list[float]]) -> tuple[list[Config], dict]:
+                     peak_samples: dict[str, list[float]], peak_shapes=PEAK_SHAPES) -> tuple[list[Config], dict]:
     """Interleaved timing of every (model, padding, precision) configuration of ``workload``; every round also
     samples the matmul peak of each precision into ``peak_samples`` (same machine conditions as the steps).
 
@@ -282,7 +282,7 @@ def measure_workload(workload: Workload, shape: dict, variants: list[str], preci
     for round_index in range(warmup + steps):
         batch = workload.batches[round_index % len(workload.batches)]
         for precision in precisions:
-            peak_samples[precision].append(matmul_peak(PRECISIONS[precision] or torch.float32, PEAK_SHAPES[:1]))
+            peak_samples[precision].append(matmul_peak(PRECISIONS[precision] or torch.float32, peak_shapes[:1]))
         shift = round_index % len(configs)
         for config in configs[shift:] + configs[:shift]:
             model, optimizer = models[config.model]
@@ -424,7 +424,10 @@ def main() -> None:
     parser.add_argument("--out", default="docs/benchmarks/model-throughput", help="output path without suffix")
     parser.add_argument("--profile", action="store_true", help="also write a profiler table per configuration")
     parser.add_argument("--no-loader", action="store_true", help="skip the data loader measurement")
+    parser.add_argument("--peak-tokens", type=int, default=PEAK_SHAPES[0][0],
+                        help="rows of the peak-measuring matmuls (smaller: a quick, lower peak for smoke runs)")
     args = parser.parse_args()
+    peak_shapes = tuple((min(tokens, args.peak_tokens), d_in, d_out) for tokens, d_in, d_out in PEAK_SHAPES)
     torch.set_num_threads(args.threads)
     if "bf16" in args.precisions and (note := cpu_bf16_skip_note()):
         print(note, flush=True)
@@ -432,7 +435,7 @@ def main() -> None:
         if not args.precisions:
             return
 
-    peak_samples = {name: [matmul_peak(PRECISIONS[name] or torch.float32)] for name in args.precisions}
+    peak_samples = {name: [matmul_peak(PRECISIONS[name] or torch.float32, peak_shapes)] for name in args.precisions}
     print("matmul peak: " + ", ".join(f"{k} {v[0] / 1e9:.0f} GFLOP/s" for k, v in peak_samples.items()), flush=True)
     tokenizer = load_tokenizer("bert-base-uncased")
     articles = load_news_articles()
@@ -454,7 +457,7 @@ def main() -> None:
         workload = builders[name]()
         descriptions[name] = workload.description
         configs, network_configs = measure_workload(workload, SHAPES[args.shape], args.models, args.precisions,
-                                                    args.warmup, args.steps, sink, peak_samples)
+                                                    args.warmup, args.steps, sink, peak_samples, peak_shapes)
         measured.append((workload, configs, network_configs))
     # This shared VM's matmul speed drifts (bf16 samples of one run here: 480 to 890 GFLOP/s), so MFU divides by
     # the median of the peaks sampled between the steps, i.e. under the conditions the steps ran in.

@@ -1,7 +1,9 @@
-"""End-to-end pretraining on the real news corpus: learning, masking schedule, 2 ranks, kill/resume, NaN stop.
+"""End-to-end pretraining on the real news corpus: learning, masking schedule, 2 ranks, kill/resume (also on 2
+ranks and in the middle of a checkpoint write), NaN stop.
 
 One uninterrupted single-rank run of ``yamls/test/mosaic-bert-tiny.yaml`` is the reference; the other
-runs (``composer -n 2``, a SIGKILLed and restarted run) are compared against it.
+runs (``composer -n 2``, SIGKILLed and restarted runs) are compared against it, the 2-rank restart against an
+uninterrupted 2-rank run.
 """
 
 from __future__ import annotations
@@ -59,11 +61,15 @@ def subprocess_env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
 
 
+def composer_two_ranks(args: list[str]) -> list[str]:
+    """The command ``composer -n 2 main.py ARGS`` (gloo ranks)."""
+    return [str(Path(sys.executable).parent / "composer"), "-n", "2", str(REPO / "main.py"), *args]
+
+
 def run_two_ranks(args: list[str], log: Path) -> None:
-    """``composer -n 2 main.py ARGS`` (gloo ranks), its output in ``log``."""
-    composer = Path(sys.executable).parent / "composer"
+    """``composer -n 2 main.py ARGS``, its output in ``log``."""
     with open(log, "w") as out:
-        done = subprocess.run([str(composer), "-n", "2", str(REPO / "main.py"), *args],
+        done = subprocess.run(composer_two_ranks(args),
                               cwd=REPO, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT, timeout=900)
     assert done.returncode == 0, log.read_text()[-3000:]
 
@@ -121,11 +127,21 @@ def test_throughput_and_mfu_are_logged(reference_run):
     assert mfu and all(0 < v < 1 for v in mfu.values())
 
 
-def test_two_ranks_match_one_rank(reference_run, news_mds, tmp_path):
+def two_rank_command(news_mds: Path, run_dir: Path) -> list[str]:
+    return composer_two_ranks(run_args(news_mds, run_dir))
+
+
+@pytest.fixture(scope="module")
+def two_rank_run(news_mds, tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("two-ranks")
+    run_two_ranks(run_args(news_mds, run_dir), run_dir / "two-ranks.log")
+    return run_dir
+
+
+def test_two_ranks_match_one_rank(reference_run, two_rank_run):
     """Same global batch over 2 gloo ranks: same samples, same masks, so (nearly) the same losses."""
-    run_two_ranks(run_args(news_mds, tmp_path), tmp_path / "two-ranks.log")
     one = scalars(event_files(reference_run), "loss/train/total")
-    two = scalars(event_files(tmp_path), "loss/train/total")
+    two = scalars(event_files(two_rank_run), "loss/train/total")
     assert sorted(two) == sorted(one)
     # Without dropout the runs differ only in how the loss is averaged (mean of the two half-batch means vs the
     # mean over the batch) and in DDP's gradient averaging: ~1e-3, slowly growing as the weights drift apart.
@@ -133,7 +149,7 @@ def test_two_ranks_match_one_rank(reference_run, news_mds, tmp_path):
     differences = [abs(two[step] - one[step]) for step in sorted(one)]
     assert max(differences[:STEPS // 2]) < 0.01 and sum(differences) / len(differences) < 0.006, differences
     eval_one = scalars(event_files(reference_run), "metrics/eval/LanguageCrossEntropy")
-    eval_two = scalars(event_files(tmp_path), "metrics/eval/LanguageCrossEntropy")
+    eval_two = scalars(event_files(two_rank_run), "metrics/eval/LanguageCrossEntropy")
     assert eval_two[10] == pytest.approx(eval_one[10], abs=0.01)
     assert eval_two[20] == pytest.approx(eval_one[20], abs=0.02)
 
@@ -154,12 +170,57 @@ def test_killed_run_restarts_from_its_last_checkpoint_and_ends_identical(referen
     assert not (checkpoints / f"ep0-ba{STEPS}-rank0.pt").exists()
 
     assert pretrain_cli(args) == 0  # the same command again
-    final = f"ep0-ba{STEPS}-rank0.pt"
-    assert_same_weights(checkpoints / final, reference_run / "checkpoints" / final)
+    assert_same_final_weights(tmp_path, reference_run)
     # it resumed rather than starting over: the restart (this process) first logged a checkpointed batch
     restart_files = [f for f in event_files(tmp_path) if f".{os.getpid()}." in f.name]
     restart_steps = scalars(restart_files, "loss/train/total")
     assert min(restart_steps) >= SAVE_EVERY and min(restart_steps) % SAVE_EVERY == 0, sorted(restart_steps)
+
+
+def assert_same_final_weights(run_dir: Path, reference_dir: Path) -> None:
+    final = f"ep0-ba{STEPS}-rank0.pt"
+    assert_same_weights(run_dir / "checkpoints" / final, reference_dir / "checkpoints" / final)
+
+
+def test_two_rank_run_killed_and_restarted_ends_identical(two_rank_run, news_mds, tmp_path):
+    """``composer -n 2``: the launcher and both ranks SIGKILLed after the first checkpoint (a node dies); the
+    same command again resumes and ends with the uninterrupted 2-rank run's weights, bit for bit."""
+    checkpoints = tmp_path / "checkpoints"
+    process = subprocess.Popen(two_rank_command(news_mds, tmp_path), cwd=REPO, env=subprocess_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        while not (checkpoints / "latest-rank0.pt").exists():
+            assert process.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    assert not (checkpoints / f"ep0-ba{STEPS}-rank0.pt").exists()
+    log = tmp_path / "restart.log"
+    with open(log, "w") as out:
+        done = subprocess.run(two_rank_command(news_mds, tmp_path), cwd=REPO, env=subprocess_env(), stdout=out,
+                              stderr=subprocess.STDOUT, timeout=900)
+    assert done.returncode == 0, log.read_text()[-3000:]
+    assert_same_final_weights(tmp_path, two_rank_run)
+
+
+def test_killed_while_writing_a_checkpoint_resumes_from_the_previous_one(reference_run, news_mds, tmp_path):
+    """SIGKILL halfway through writing the second checkpoint (tests/killed_mid_save_main.py): the restart drops
+    the partial file, resumes from the first checkpoint and ends with the reference weights."""
+    args = run_args(news_mds, tmp_path)
+    checkpoints = tmp_path / "checkpoints"
+    partial = checkpoints / f"ep0-ba{2 * SAVE_EVERY}-rank0.pt"
+    done = subprocess.run([sys.executable, str(REPO / "tests" / "killed_mid_save_main.py"), *args], cwd=REPO,
+                          env={**subprocess_env(), "KILL_DURING_SAVE": partial.name}, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, timeout=900)
+    assert done.returncode == -signal.SIGKILL
+    assert partial.stat().st_size > 0  # half a checkpoint on disk
+    assert (checkpoints / "latest-rank0.pt").resolve().name == f"ep0-ba{SAVE_EVERY}-rank0.pt"
+
+    assert pretrain_cli(args) == 0  # the same command again
+    assert_same_final_weights(tmp_path, reference_run)
+    restart_files = [f for f in event_files(tmp_path) if f".{os.getpid()}." in f.name]
+    assert min(scalars(restart_files, "loss/train/total")) == SAVE_EVERY  # from the last complete checkpoint
 
 
 def test_nonfinite_loss_stops_the_run_and_keeps_the_last_checkpoint(news_mds, tmp_path, capsys):

@@ -41,6 +41,11 @@ def run_entry_point(prog: str, main: Callable[[], Optional[int]]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except SystemExit as done:  # Composer's Trainer turns SIGINT into sys.exit(128 + SIGINT) = 130
+        if done.code != INTERRUPTED:
+            raise
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     except Exception as err:  # noqa: BLE001 - classified below, unexpected errors re-raised
         code = exit_code_of(err)
         if code is None:

@@ -21,6 +21,9 @@ from mosaicbert.training.schema import ModelSection
 REQUIRED_HYPERPARAMETERS = ("lr", "weight_decay", "max_duration", "batch_size")
 DEFAULT_MAX_SEQ_LEN = 256
 DEFAULT_SEEDS = (19,)
+# DataLoader worker processes per job when ``loader_workers`` is null: on a GPU, tokenizer collation (dynamic
+# padding) in the training process would sit between steps; on CPU the job's own cores are better spent training.
+DEFAULT_LOADER_WORKERS = {"gpu": 2, "cpu": 0}
 MNLI = "mnli"
 
 
@@ -83,16 +86,24 @@ class FinetuneConfig:
     model: FinetuneModelSection = field(default_factory=FinetuneModelSection)
     optimizer: Dict[str, Any] = registry_field(OPTIMIZERS, many=False, default_factory=_optimizer)
     scheduler: Dict[str, Any] = registry_field(SCHEDULERS, many=False, default_factory=_scheduler)
+    loader_workers: Optional[int] = None  # DataLoader workers per job (null: DEFAULT_LOADER_WORKERS of the device)
 
     @property
     def device(self) -> str:
         """``gpu`` when CUDA is available, else ``cpu`` (``training.precision.default_device``)."""
         return default_device()
 
+    @property
+    def num_loader_workers(self) -> int:
+        """``loader_workers``, or the device's default (2 on a GPU, 0 on CPU)."""
+        return DEFAULT_LOADER_WORKERS[self.device] if self.loader_workers is None else self.loader_workers
+
     def validate(self) -> None:
-        """The model section against the model registry, and the precision on this machine."""
+        """The model section against the model registry, the precision on this machine, the loader workers."""
         self.model.check()
         resolve_precision(self.precision, self.device)
+        if self.loader_workers is not None and self.loader_workers < 0:
+            raise ConfigError(f"config key 'loader_workers': must be 0 or more, got {self.loader_workers}")
 
 
 @dataclass

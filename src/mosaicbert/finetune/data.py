@@ -238,8 +238,10 @@ def tokenize_examples(examples: Examples, tokenizer: PreTrainedTokenizerBase, ma
 
 
 def build_dataloader(features: list[dict], tokenizer: PreTrainedTokenizerBase, batch_size: int, *,
-                     shuffle: bool, seed: int = 0) -> DataLoader:
-    """Batches padded to their longest example (transformers' dynamic padding)."""
+                     shuffle: bool, seed: int = 0, num_workers: int = 0) -> DataLoader:
+    """Batches padded to their longest example (transformers' dynamic padding), collated in ``num_workers``
+    processes or, with 0, in this one. The workers are not kept across epochs: a kept iterator draws its seed
+    from ``generator`` once instead of once per epoch, so later epochs would be shuffled differently than with 0."""
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(features, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      collate_fn=DataCollatorWithPadding(tokenizer, return_tensors="pt"))
+                      collate_fn=DataCollatorWithPadding(tokenizer, return_tensors="pt"), num_workers=num_workers)

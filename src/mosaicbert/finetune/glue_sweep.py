@@ -22,7 +22,7 @@ from mosaicbert.finetune.glue_job import GlueJob, JobResult
 from mosaicbert.finetune.glue_plan import plan_jobs
 from mosaicbert.finetune.glue_summary import GlueSummary, format_markdown, summarize, write_summary
 from mosaicbert.finetune.glue_tasks import get_task
-from mosaicbert.finetune.job_queue import default_cpu_workers, run_jobs, worker_gpus
+from mosaicbert.finetune.job_queue import cuda_context_lost, default_cpu_workers, run_jobs, worker_gpus
 from mosaicbert.finetune.run import finetune
 
 # From the MNLI-fine-tuned model only the classifier starts fresh (its pooler is trained already).
@@ -153,7 +153,8 @@ def run_glue(cfg: GlueConfig, *, echo: Callable[[str], None] = print) -> GlueSum
     where = f"{len(gpus)} GPUs ({', '.join(gpus)})" if gpus else f"{workers} CPU processes"
     echo(f"GLUE: {len(todo)} jobs to run ({len(done)} already done) on {where}; results in {sweep.out_dir}")
     results = run_jobs(todo, functools.partial(run_glue_job, cfg), workers=workers, gpus=gpus, prepare=sweep.prepare,
-                       on_finish=sweep.record, on_crash=sweep.crashed, done=done, desc="GLUE jobs")
+                       on_finish=sweep.record, on_crash=sweep.crashed, done=done, desc="GLUE jobs",
+                       poisons_worker=lambda result: cuda_context_lost(result.error))
     summary = summarize([results[job.name] for job in sweep.jobs], sweep.tasks, run_name=cfg.run_name)
     title = f"GLUE: {cfg.run_name}"
     paths = write_summary(summary, sweep.out_dir, title=title)

@@ -53,12 +53,13 @@ def finetune(task: TaskSpec, splits: dict[str, Examples], cfg: FinetuneConfig, h
     device = cfg.device
     precision, autocast_dtype = resolve_precision(cfg.precision, device)
     tokenizer = load_tokenizer(cfg.model.tokenizer_name)
+    workers = cfg.num_loader_workers
     train_loader = build_dataloader(tokenize_examples(splits["train"], tokenizer, hparams.max_seq_len), tokenizer,
-                                    hparams.batch_size, shuffle=True, seed=seed)
+                                    hparams.batch_size, shuffle=True, seed=seed, num_workers=workers)
     evaluators = [
         Evaluator(label=eval_name,
                   dataloader=build_dataloader(tokenize_examples(splits[split], tokenizer, hparams.max_seq_len),
-                                              tokenizer, hparams.eval_batch_size, shuffle=False),
+                                              tokenizer, hparams.eval_batch_size, shuffle=False, num_workers=workers),
                   metric_names=list(task.metrics))
         for eval_name, split in task.eval_splits.items()
     ]
