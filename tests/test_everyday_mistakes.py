@@ -90,6 +90,8 @@ MISTAKES = [
             "config key 'data_dir': no directory '/nonexistent'", in_subprocess=True),
     Mistake("data_dir without any task folder", "glue.py", lambda i: [GLUE, f"data_dir={i.tmp}"], USAGE,
             "holds none of the tasks' folders"),
+    Mistake("init_from that does not exist", "glue.py", lambda i: [GLUE, "model.init_from=/nonexistent/ck.pt"],
+            USAGE, "config key 'model.init_from': no such file or directory '/nonexistent/ck.pt'"),
     Mistake("typo'd task", "glue.py", lambda i: [GLUE, "run_tasks=[rtee]"], USAGE, "did you mean 'rte'"),
     Mistake("wrong type", "glue.py", lambda i: [GLUE, "workers=two"], USAGE, "workers"),
     # sequence_classification.py

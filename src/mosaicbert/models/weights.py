@@ -91,6 +91,11 @@ class UnreadableWeightsError(ValueError):
     exit_code = exit_codes.FAILED
 
 
+def is_local_path(init_from: str | Path) -> bool:
+    """``init_from`` can only be a local file or directory (absolute, ``./``, ``~``): not a Hub name or URI."""
+    return Path(init_from).expanduser().is_absolute() or str(init_from).startswith((".", "~"))
+
+
 def read_weights(init_from: str | Path) -> SourceWeights:
     """Read the weights named by ``init_from``: HF directory, Composer checkpoint file/URI, or Hub name."""
     path = Path(init_from).expanduser()
@@ -98,7 +103,7 @@ def read_weights(init_from: str | Path) -> SourceWeights:
         return _read_hf_dir(path, origin=str(init_from))
     if path.is_file():
         return _read_composer_checkpoint(path, origin=str(init_from))
-    if path.is_absolute() or str(init_from).startswith((".", "~")):
+    if is_local_path(init_from):
         raise FileNotFoundError(f"init_from={str(init_from)!r}: no such file or directory")
     if "://" in str(init_from):
         from composer.utils import get_file
