@@ -7,6 +7,7 @@ One row per entry point runs as a real subprocess (``python main.py ...``); the 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -102,7 +103,8 @@ MISTAKES = [
     Mistake("CSV without the label column", "sequence_classification.py",
             lambda i: i.own_data(train_file=i.broken("train.csv", "text,stars\ngreat film,5\n")), FAILED, "label"),
     Mistake("missing data path", "sequence_classification.py",
-            lambda i: i.own_data(eval_file=Path("/nonexistent/dev.csv")), USAGE, "/nonexistent/dev.csv"),
+            lambda i: i.own_data(eval_file=Path("/nonexistent/dev.csv")), USAGE,
+            "config key 'data.eval_file': no such file '/nonexistent/dev.csv'"),
     Mistake("BERT weights into the default GeGLU", "sequence_classification.py",
             lambda i: [*i.own_data(), f"model.init_from={i.minilm}"], FAILED,
             "set model.model_config.ffn_type=mlp"),
@@ -129,6 +131,18 @@ def inputs(tmp_path, news_mds, minilm_dir, finished_tiny_run, tiny_run_args) -> 
     run = tmp_path / "run"
     shutil.copytree(finished_tiny_run, run, symlinks=True)
     return Inputs(tmp_path, news_mds, minilm_dir, finished_tiny_run, lambda *extra: tiny_run_args(run, *extra))
+
+
+@pytest.fixture(autouse=True)
+def console_per_test(capsys, inputs):
+    """In one process every entry point's console writes to this test's stderr (after the fixtures ran main.py)."""
+    from mosaicbert.training.console import setup_logging
+
+    setup_logging()
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_mosaicbert", False)]:
+        root.removeHandler(handler)
 
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: f"{m.prog}: {m.name}")

@@ -194,5 +194,8 @@ class SequenceClassificationConfig(FinetuneConfig):
         if self.task_type not in ("classification", "regression"):
             raise ConfigError(f"config key 'task_type': {self.task_type!r} is not one of: classification, regression")
         self.hyperparameters.resolved("hyperparameters")
+        for key in ("train_file", "eval_file"):  # a missing input location: exit 2 before anything is built
+            if not Path(getattr(self.data, key)).expanduser().is_file():
+                raise ConfigError(f"config key 'data.{key}': no such file {getattr(self.data, key)!r}")
         if self.hyperparameters.seeds is not None:
             raise ConfigError("config key 'hyperparameters.seeds': one run here; set the top-level 'seed' instead")
