@@ -134,12 +134,8 @@ def inputs(tmp_path, news_mds, minilm_dir, finished_tiny_run, tiny_run_args) -> 
 
 
 @pytest.fixture(autouse=True)
-def console_per_test(capsys, inputs):
-    """In one process every entry point's console writes to this test's stderr (after the fixtures ran main.py)."""
-    from mosaicbert.training.console import setup_logging
-
-    setup_logging()
-    yield
+def no_console_of_an_earlier_run(inputs):
+    """An in-process main.py leaves its console handler on a closed capture stream: a fresh process has none."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_mosaicbert", False)]:
         root.removeHandler(handler)
