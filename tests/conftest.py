@@ -90,3 +90,28 @@ def make_tiny_mlm(tokenizer):
         return TinyMLM()
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_run_args(news_mds):
+    """``main.py`` arguments of a 4-batch run of ``yamls/test/mosaic-bert-tiny.yaml`` on the real news, checkpoints
+    in ``RUN_DIR/ck`` (every 2 batches) and its Hugging Face export in ``RUN_DIR/hf``."""
+    tiny = Path(__file__).resolve().parents[1] / "yamls" / "test" / "mosaic-bert-tiny.yaml"
+
+    def args(run_dir: Path, *extra: str) -> list[str]:
+        data = news_mds / "text"
+        return [str(tiny), f"train_loader.local={data}", f"eval_loader.local={data}", f"save_folder={run_dir}/ck",
+                f"loggers.tensorboard.log_dir={run_dir}/tb", f"export_hf_dir={run_dir}/hf", "max_duration=4ba",
+                "eval_interval=4ba", "save_interval=2ba", "log_to_console=false", "eval_subset_num_batches=1", *extra]
+
+    return args
+
+
+@pytest.fixture(scope="session")
+def finished_tiny_run(tiny_run_args, tmp_path_factory) -> Path:
+    """The folder of a finished ``tiny_run_args`` run (copy it before changing anything in it)."""
+    from mosaicbert.training.cli import pretrain_cli
+
+    run_dir = tmp_path_factory.mktemp("finished")
+    assert pretrain_cli(tiny_run_args(run_dir)) == 0
+    return run_dir

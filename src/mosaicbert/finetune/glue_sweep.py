@@ -151,7 +151,8 @@ def run_glue(cfg: GlueConfig, *, echo: Callable[[str], None] = print) -> GlueSum
     gpus = worker_gpus(torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES")) if cfg.device == "gpu" else []
     workers = len(gpus) or cfg.workers or default_cpu_workers()
     where = f"{len(gpus)} GPUs ({', '.join(gpus)})" if gpus else f"{workers} CPU processes"
-    echo(f"GLUE: {len(todo)} jobs to run ({len(done)} already done) on {where}; results in {sweep.out_dir}")
+    succeeded = sum(result.ok for result in done.values())  # a task without data is not "done"
+    echo(f"GLUE: {len(todo)} jobs to run ({succeeded} already done) on {where}; results in {sweep.out_dir}")
     results = run_jobs(todo, functools.partial(run_glue_job, cfg), workers=workers, gpus=gpus, prepare=sweep.prepare,
                        on_finish=sweep.record, on_crash=sweep.crashed, done=done, desc="GLUE jobs",
                        poisons_worker=lambda result: cuda_context_lost(result.error))

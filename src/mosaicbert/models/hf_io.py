@@ -49,7 +49,7 @@ from mosaicbert.architecture.original_conversion import (
 )
 
 from .network import bert_shape_fields
-from .weights import SourceWeights, WeightsMismatchError
+from .weights import SourceWeights, UnreadableWeightsError, WeightsMismatchError
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,22 @@ def _original_weights(source: SourceWeights, config: PretrainedConfig) -> dict[s
     return convert_original_state_dict(source.state_dict, config)
 
 
+_BERT_MLP = re.compile(r"\.(intermediate|output)\.dense\.weight$")
+
+
 def _bert_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
+    if config.ffn_type != "mlp" and any(_BERT_MLP.search(key) for key in source.state_dict):
+        # the one layout difference an import cannot bridge: no part of an MLP is a GeGLU (README, "init_from")
+        raise WeightsMismatchError(
+            f"init_from={source.origin!r} is a BERT checkpoint with an MLP feed-forward, which does not load into "
+            f"ffn_type={config.ffn_type!r} (MosaicBERT's GeGLU); set model.model_config.ffn_type=mlp to keep it "
+            "(the network then runs BERT's GELU MLP in every layer instead of the GeGLU)", [], [], [])
     if config.position_embedding_type == "alibi" and any("position_embeddings" in k for k in source.state_dict):
         log.info("importing %s with ALiBi: its position embeddings are dropped", source.origin)
-    return convert_bert_state_dict(source.state_dict, config)
+    try:
+        return convert_bert_state_dict(source.state_dict, config)
+    except ValueError as err:  # a layout the conversion cannot map (architecture/ raises plain ValueErrors)
+        raise WeightsMismatchError(f"init_from={source.origin!r}: {err}", [], [], []) from None
 
 
 @dataclass(frozen=True)
@@ -114,8 +126,8 @@ def source_format(source: SourceWeights) -> SourceFormat:
     for fmt in SOURCE_FORMATS.values():
         if fmt.matches(source):
             return fmt
-    raise ValueError(f"init_from={source.origin!r} holds a {source.model_type!r} model; mosaic_bert imports only "
-                     f"{', '.join(SOURCE_FORMATS)} checkpoints")
+    raise UnreadableWeightsError(f"init_from={source.origin!r} holds a {source.model_type!r} model; mosaic_bert "
+                                 f"imports only {', '.join(SOURCE_FORMATS)} checkpoints")
 
 
 def mosaic_config(source: SourceWeights) -> dict:

@@ -16,15 +16,17 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from transformers import PreTrainedModel
 
 from mosaicbert import exit_codes
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Checkpoint files of a Hugging Face model directory, in order of preference (index = sharded).
 HF_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -107,6 +109,17 @@ class WeightsMismatchError(ValueError):
         self.missing, self.unexpected, self.mismatched = missing, unexpected, mismatched
 
 
+class UnreadableWeightsError(ValueError):
+    """A source that exists but holds no weights this recipe reads (corrupt file, another kind of model)."""
+
+    exit_code = exit_codes.FAILED
+
+
+def is_local_path(init_from: str | Path) -> bool:
+    """``init_from`` can only be a local file or directory (absolute, ``./``, ``~``): not a Hub name or URI."""
+    return Path(init_from).expanduser().is_absolute() or str(init_from).startswith((".", "~"))
+
+
 def read_weights(init_from: str | Path) -> SourceWeights:
     """Read the weights named by ``init_from``: HF directory, Composer checkpoint file/URI, or Hub name."""
     path = Path(init_from).expanduser()
@@ -114,7 +127,7 @@ def read_weights(init_from: str | Path) -> SourceWeights:
         return _read_hf_dir(path, origin=str(init_from))
     if path.is_file():
         return _read_composer_checkpoint(path, origin=str(init_from))
-    if path.is_absolute() or str(init_from).startswith((".", "~")):
+    if is_local_path(init_from):
         raise FileNotFoundError(f"init_from={str(init_from)!r}: no such file or directory")
     if "://" in str(init_from):
         from composer.utils import get_file
@@ -144,22 +157,35 @@ def _read_hf_dir(path: Path, origin: str) -> SourceWeights:
     config_file = path / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"init_from={origin!r}: {config_file} not found (not a Hugging Face model directory)")
-    config = json.loads(config_file.read_text())
+    config = _readable(config_file, origin, lambda: json.loads(config_file.read_text()))
     weight_file = next((path / name for name in HF_WEIGHT_FILES if (path / name).is_file()), None)
     if weight_file is None:
         raise FileNotFoundError(f"init_from={origin!r}: no weights in {path} (looked for {', '.join(HF_WEIGHT_FILES)})")
     if weight_file.name.endswith(".index.json"):
-        shards = sorted(set(json.loads(weight_file.read_text())["weight_map"].values()))
+        index = _readable(weight_file, origin, lambda: json.loads(weight_file.read_text())["weight_map"])
         state_dict = {}
-        for shard in shards:
-            state_dict.update(_load_weight_file(path / shard))
+        for shard in sorted(set(index.values())):
+            state_dict.update(_readable(path / shard, origin, lambda: _load_weight_file(path / shard)))
     else:
-        state_dict = _load_weight_file(weight_file)
+        state_dict = _readable(weight_file, origin, lambda: _load_weight_file(weight_file))
     return _source(state_dict, config, origin)
 
 
 def _source(state_dict: dict[str, torch.Tensor], config: dict, origin: str) -> SourceWeights:
     return SourceWeights(_normalise_keys(state_dict, key_layout(config.get("model_type", "bert"))), config, origin)
+
+
+def _readable(file: Path, origin: str, read: Callable[[], T]) -> T:
+    """``read()``, a corrupt or truncated ``file`` as one line naming it."""
+    try:
+        return read()
+    except FileNotFoundError:
+        raise
+    except (ValueError, KeyError, TypeError, OSError, EOFError, RuntimeError, pickle.UnpicklingError,
+            SafetensorError) as err:
+        first_line = next(iter(str(err).splitlines()), "")
+        raise UnreadableWeightsError(f"init_from={origin!r}: {file} is not a readable checkpoint "
+                                     f"({type(err).__name__}: {first_line})") from None
 
 
 def _load_weight_file(file: Path) -> dict[str, torch.Tensor]:
@@ -170,15 +196,11 @@ def _load_weight_file(file: Path) -> dict[str, torch.Tensor]:
 
 def _read_composer_checkpoint(path: Path, origin: str) -> SourceWeights:
     # Composer checkpoints pickle the training state (timestamps, RNG): only load checkpoints you trust.
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
-        raise ValueError(f"init_from={origin!r} is not a readable Composer checkpoint "
-                         f"({type(err).__name__}: {err})") from None
+    checkpoint = _readable(path, origin, lambda: torch.load(path, map_location="cpu", weights_only=False))
     try:
         model_state = checkpoint["state"]["model"]
     except (KeyError, TypeError):
-        raise ValueError(f"init_from={origin!r} is not a Composer checkpoint (no state['model'])") from None
+        raise UnreadableWeightsError(f"init_from={origin!r} is not a Composer checkpoint (no state['model'])") from None
     hf_state = checkpoint["state"].get("integrations", {}).get("huggingface", {})
     config = hf_state.get("model", {}).get("config", {}).get("content", {})
     state_dict = {k.removeprefix(COMPOSER_MODEL_PREFIX): v for k, v in model_state.items()}

@@ -112,7 +112,8 @@ class EvalLine(Callback):
         real, slots = (float(count) for count in self._tokens)
         if slots:
             parts.append(f"packing {real / slots:.1%}")
-        parts.append(f"train masking rate {self.masker.rate:.0%}")
+        if self._mark is not None or not int(state.timestamp.batch):  # not after a run that trained elsewhere
+            parts.append(f"train masking rate {self.masker.rate:.0%}")
         if self._mark is not None:
             seconds = time.perf_counter() - self._mark[0] - self._eval_seconds
             samples = int(state.timestamp.sample) - self._mark[1]

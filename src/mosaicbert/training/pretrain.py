@@ -23,6 +23,7 @@ from mosaicbert.models.output_bias import set_mlm_bias_to_frequencies
 from mosaicbert.tokenizer import load_tokenizer
 
 from .checkpoints import repair_checkpoint_folder
+from .completion import completed_run
 from .console import EvalLine
 from .fsdp import build_fsdp_config
 from .phases import PhaseHyperparameters, phase_trainer_arguments, starts_fresh_optimizer_hyperparameters
@@ -120,13 +121,18 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
 
 
 def pretrain(cfg: PretrainConfig) -> Trainer:
-    """Train as configured (resuming if a checkpoint exists) and export to ``cfg.export_hf_dir`` if set."""
+    """Train as configured (resuming if a checkpoint exists; a complete run only finishes its end) and export to
+    ``cfg.export_hf_dir`` if set (and not there yet after a complete run)."""
     trainer = build_trainer(cfg)
     try:
-        if cfg.eval_first and int(trainer.state.timestamp.batch) == 0:
-            trainer.eval()
-        trainer.fit()
-        if cfg.export_hf_dir:
+        completed = completed_run(cfg, trainer)  # already at max_duration: only the run's end is done again
+        if completed is not None:
+            completed.finish(cfg, trainer)
+        else:
+            if cfg.eval_first and int(trainer.state.timestamp.batch) == 0:
+                trainer.eval()
+            trainer.fit()
+        if cfg.export_hf_dir and not (completed and completed.exported):
             network = full_network(trainer.state.model)  # every rank: under FSDP the weights are gathered
             if network is not None:
                 path = export_to_hf(network, format_name_with_dist(cfg.export_hf_dir, cfg.run_name),

@@ -13,6 +13,7 @@ from omegaconf import MISSING
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
 from mosaicbert.did_you_mean import did_you_mean
 from mosaicbert.models.validation import ModelSectionError, check_model_section, check_sequence_length
+from mosaicbert.models.weights import is_local_path
 
 from .config import ConfigError, registry_field, time_field
 from .fsdp import FSDPConfig, build_fsdp_config
@@ -54,6 +55,9 @@ class ModelSection:
             check_model_section(self.name, self.model_config)
         except ModelSectionError as err:
             raise ConfigError(str(err)) from None
+        if self.init_from and is_local_path(self.init_from) and not os.path.exists(os.path.expanduser(self.init_from)):
+            # before anything heavy, and once for a whole GLUE sweep rather than in every job
+            raise ConfigError(f"config key 'model.init_from': no such file or directory {self.init_from!r}")
         if self.init_layers is not None:
             if not self.init_from:
                 raise ConfigError("config key 'model.init_layers': applies only with 'model.init_from'")
