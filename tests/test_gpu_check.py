@@ -14,6 +14,7 @@ import pytest
 
 from mosaicbert.gpu_check.profiles import CPU_DRY_RUN
 from mosaicbert.gpu_check.registry import CHECKS
+from mosaicbert.models import MODEL_REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
 # The dry run: ~320 s of CPU (user) time measured per check on a shared 2-core machine; 15+ min wall at load 27
@@ -63,8 +64,7 @@ def test_dry_run_values(dry_run):
     throughput = rows_of(report, "throughput")
     peak = throughput.pop("float32 matmul peak")["values"]["peak_flops"]
     assert peak > 1e8
-    assert sorted(throughput) == sorted(f"{name} seq {seq}" for name in ("mosaic_bert", "hf_bert")
-                                        for seq in (128, 512))
+    assert sorted(throughput) == sorted(f"{name} seq {seq}" for name in MODEL_REGISTRY for seq in (128, 512))
     assert all(0 < r["values"]["mfu"] < 1 and r["values"]["real_tokens_per_s"] > 0 for r in throughput.values())
 
     fsdp = rows_of(report, "fsdp")

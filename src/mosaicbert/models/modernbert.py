@@ -106,4 +106,5 @@ MODERNBERT = NetworkFamily(
     flop_shape=modernbert_flop_shape,
     new_heads=("classifier", "head"),  # the MLM checkpoint's head (dense -> GELU -> norm) is the classifier's too
     max_length=lambda config: config.max_position_embeddings,
+    block_mask=False,  # transformers' ModernBERT builds its own 4-D (sliding-window) masks from a 2-D one
 )

@@ -63,6 +63,9 @@ class NetworkFamily:
     flop_shape: Callable[[PretrainedConfig], FlopShape] = bert_flop_shape
     # parameters a fine-tuning run may find missing in a pretrained checkpoint (they start fresh)
     new_heads: tuple[str, ...] = ("classifier", "bert.pooler")
+    # a 3-D (batch, query, key) attention_mask keeps the documents of packed rows apart (transformers' BERT); False:
+    # the network takes only 2-D masks, so its packed documents cross-attend (document_ids are dropped, with a warning)
+    block_mask: bool = True
     # the longest input a config of the family takes (None: no limit of its own, e.g. ALiBi)
     max_length: Callable[[PretrainedConfig], int | None] = position_table_length
 

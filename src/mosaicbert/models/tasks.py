@@ -7,6 +7,7 @@ Composer checkpoints carry the network's config and the tokenizer, and the weigh
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 import torch
@@ -20,6 +21,9 @@ from mosaicbert.architecture.padding import DOCUMENT_IDS
 from .autocast import AutocastMixin, resolve_autocast_dtype
 from .document_mask import block_diagonal_inputs
 from .metrics import classification_metrics, mlm_metrics
+from .network import family_of
+
+log = logging.getLogger(__name__)
 
 
 def masked_positions(batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -41,9 +45,18 @@ class _TaskModel(AutocastMixin, HuggingFaceModel):
         self.val_metrics = eval_metrics
 
     def forward(self, batch):
-        """Packed rows (``document_ids``) reach a network without that argument as a block-diagonal mask."""
+        """Packed rows (``document_ids``) reach a network without that argument as a block-diagonal mask, or, for a
+        family that takes no 3-D mask (``NetworkFamily.block_mask``), as plain rows (its documents cross-attend)."""
         if DOCUMENT_IDS in batch and DOCUMENT_IDS not in self.model_forward_args:
-            batch = block_diagonal_inputs(batch)
+            family = family_of(getattr(self.model.config, "model_type", ""))
+            if family is None or family.block_mask:
+                batch = block_diagonal_inputs(batch)
+            else:
+                if not getattr(self, "_warned_cross_attention", False):
+                    log.warning("%s keeps no document boundaries inside packed rows: its documents attend to each "
+                                "other (set the loaders' document_boundaries: false to say so)", family.name)
+                    self._warned_cross_attention = True
+                batch = {key: value for key, value in batch.items() if key != DOCUMENT_IDS}
         return super().forward(batch)
 
     def logits(self, batch: Mapping[str, torch.Tensor], outputs: Any = None) -> torch.Tensor:

@@ -14,6 +14,7 @@ from composer.utils import dist, format_name_with_dist, get_device, reproducibil
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.callbacks.gloo_fsdp import GlooFSDPGradientAverage
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
+from mosaicbert.callbacks.streaming_memory import ReleaseStreamingMemory
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.unigram import unigram_log_probs
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 def build_trainer(cfg: PretrainConfig) -> Trainer:
     """Model, masked dataloaders, optimizer, schedule, algorithms, callbacks and loggers -> ``Trainer``."""
     reproducibility.seed_all(cfg.seed)
+    release_memory = ReleaseStreamingMemory()  # before any dataset exists
     dist.initialize_dist(get_device(cfg.device_type), cfg.dist_timeout)
     if cfg.device_type == "cpu" and dist.get_local_world_size() > 1 and "OMP_NUM_THREADS" not in os.environ:
         # ranks sharing a CPU split its cores (oversubscribed threads slow every op down several-fold)
@@ -72,7 +74,7 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     if not any(isinstance(a, MaskingRateScheduler) for a in algorithms):
         # the scheduler also advances masker.step each batch (fresh masks every batch): always present
         algorithms.append(MaskingRateScheduler(train_masker, schedule="constant"))
-    callbacks = build_callbacks(cfg.callbacks) + [EvalLine(train_masker)]
+    callbacks = build_callbacks(cfg.callbacks) + [EvalLine(train_masker), release_memory]
     if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
         callbacks.append(NonFiniteLossGuard())
     if cfg.fsdp_config is not None and cfg.device_type == "cpu":
