@@ -65,7 +65,7 @@ def test_errors_are_one_line_with_the_documented_exit_code(exports, speeches, tm
         ([model, "--data", str(tmp_path / "missing"), "--lengths", "64"], 2,
          f"evaluate_mlm.py: error: --data {tmp_path / 'missing'}: no such file or directory"),
         ([str(speeches), "--data", str(speeches), "--lengths", "64"], 1,
-         f"evaluate_mlm.py: error: MODEL '{speeches}' is not a readable Composer checkpoint"),
+         f"evaluate_mlm.py: error: MODEL '{speeches}': {speeches} is not a readable checkpoint"),
     ]
     for argv, code, message in cases:
         assert evaluate_mlm_cli([*argv, "--no_progress"]) == code

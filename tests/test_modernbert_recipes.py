@@ -1,8 +1,6 @@
 """The ModernBERT recipes (yamls/modernbert-*.yaml) carry the published numbers, and every one of them loads.
 
-The tests marked ``needs_phases`` load the full pretraining configs, which use the keys of the issue "Long context
-and training in phases" (``load_path``, ``load_weights_only``, ``reset_time``; ``scheduler.name:
-warmup_stable_decay``; ``algorithms.batch_size_warmup``): they skip until those are in the tree and run from then on.
+The full pretraining configs load as on their 8 GPUs, each later phase from the checkpoint of the one before.
 """
 
 from __future__ import annotations
@@ -17,14 +15,28 @@ from transformers import ModernBertConfig, ModernBertForMaskedLM
 
 from mosaicbert.finetune.config import GlueConfig
 from mosaicbert.training import build_optimizer, load_config
-from mosaicbert.training.registries import ALGORITHMS, SCHEDULERS
 from mosaicbert.training.schema import PretrainConfig
 
 YAMLS = Path(__file__).resolve().parents[1] / "yamls"
 PHASES = ["modernbert-base.yaml", "modernbert-base-context-extension.yaml", "modernbert-base-decay.yaml"]
-PHASES_MERGED = ("warmup_stable_decay" in SCHEDULERS and "batch_size_warmup" in ALGORITHMS
-                 and {"load_path", "reset_time"} <= set(PretrainConfig.__dataclass_fields__))
-needs_phases = pytest.mark.skipif(not PHASES_MERGED, reason="needs the phases, WSD and batch-size warmup keys")
+
+
+@pytest.fixture
+def load_recipe(tmp_path, monkeypatch):
+    """Loads a pretraining recipe as on its 8 GPUs, with its data folders and the phase before's checkpoint here."""
+    monkeypatch.setenv("WORLD_SIZE", "8")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")
+    for split in ("train", "val"):
+        (tmp_path / "data" / split).mkdir(parents=True)
+        (tmp_path / "data" / split / "index.json").write_text('{"version": 2, "shards": []}')
+    (tmp_path / "latest-rank0.pt").touch()
+
+    def load(name: str):
+        overrides = ["device=gpu", f"train_loader.local={tmp_path / 'data'}", f"eval_loader.local={tmp_path / 'data'}"]
+        if "load_path" in _recipe(name):
+            overrides.append(f"load_path={tmp_path / 'latest-rank0.pt'}")
+        return load_config(YAMLS / name, overrides, PretrainConfig)
+    return load
 
 
 def _recipe(name: str) -> dict:
@@ -53,19 +65,16 @@ def test_glue_config_loads_with_the_mnli_started_tasks():
     assert cfg.tasks_from_mnli() == ["rte", "mrpc", "stsb"]
 
 
-@needs_phases
-def test_phase_one_has_the_published_numbers():
-    cfg = load_config(YAMLS / PHASES[0], [], PretrainConfig)
+def test_phase_one_has_the_published_numbers(load_recipe):
+    cfg = load_recipe(PHASES[0])
     assert (cfg.max_seq_len, cfg.masking.train_rate, cfg.masking.eval_rate) == (1024, 0.30, 0.15)
     assert cfg.global_train_batch_size == 4608 and cfg.max_duration == "1719000000000tok"
     assert cfg.optimizer["lr"] == 8e-4 and cfg.scheduler["t_warmup"] == "3000000000tok"
     assert cfg.algorithms["batch_size_warmup"]["t_warmup"] == "50000000000tok"
 
 
-@needs_phases
-def test_later_phases_start_from_the_one_before():
-    extension = load_config(YAMLS / PHASES[1], [], PretrainConfig)
-    decay = load_config(YAMLS / PHASES[2], [], PretrainConfig)
+def test_later_phases_start_from_the_one_before(load_recipe):
+    extension, decay = load_recipe(PHASES[1]), load_recipe(PHASES[2])
     assert extension.max_seq_len == decay.max_seq_len == 8192
     assert extension.model.model_config["global_rope_theta"] == 160000.0
     assert extension.model.model_config["local_rope_theta"] == 10000.0
@@ -73,6 +82,6 @@ def test_later_phases_start_from_the_one_before():
     assert extension.global_train_batch_size == decay.global_train_batch_size == 576
     assert (extension.max_duration, decay.max_duration) == ("250000000000tok", "50000000000tok")
     assert decay.scheduler["decay_shape"] == "1-sqrt" and decay.scheduler["alpha_f"] == 0.001
-    phase_one = load_config(YAMLS / PHASES[0], [], PretrainConfig)
-    assert Path(extension.load_path).parent == Path(phase_one.save_folder) and extension.reset_time
-    assert Path(decay.load_path).parent == Path(extension.save_folder) and decay.reset_time
+    phase_one = load_recipe(PHASES[0])
+    assert Path(_recipe(PHASES[1])["load_path"]).parent == Path(phase_one.save_folder) and extension.reset_time
+    assert Path(_recipe(PHASES[2])["load_path"]).parent == Path(extension.save_folder) and decay.reset_time

@@ -60,7 +60,11 @@ def merge_structured(schema: type, *sources: Any, prefix: str = "") -> Any:
     omegaconf's errors become ConfigErrors; ``prefix`` is prepended to key names in messages.
     """
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(schema), *sources)
+        merged = OmegaConf.structured(schema)
+        for source in sources:
+            for key in _renamed_registry_sections(schema, merged, source):
+                merged[key] = {}  # another class: its own arguments, not the default's (a constant has no t_warmup)
+            merged = OmegaConf.merge(merged, source)
     except OmegaConfBaseException as err:
         raise _translate(err, prefix) from None
     missing = sorted(OmegaConf.missing_keys(merged))
@@ -70,6 +74,18 @@ def merge_structured(schema: type, *sources: Any, prefix: str = "") -> Any:
         return OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
         raise _translate(err, prefix) from None
+
+
+def _renamed_registry_sections(schema: type, merged: Any, source: Any) -> list[str]:
+    """The single-class registry sections (``scheduler``, ``optimizer``) to which ``source`` gives another ``name``."""
+    renamed = []
+    for f in dataclasses.fields(schema):
+        if not f.metadata.get("registry") or f.metadata.get("many"):
+            continue
+        given = source.get(f.name) if isinstance(source, DictConfig) else None
+        if isinstance(given, DictConfig) and "name" in given and given.get("name") != merged[f.name].get("name"):
+            renamed.append(f.name)
+    return renamed
 
 
 def _translate(err: OmegaConfBaseException, prefix: str) -> ConfigError:
