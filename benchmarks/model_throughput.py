@@ -65,11 +65,15 @@ SHAPES = {
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
 }
 # Both families train with the MosaicBERT pretraining dropouts, so only architecture and implementation differ.
-DROPOUTS = {"attention_probs_dropout_prob": 0.0, "hidden_dropout_prob": 0.1}
+# each family's pretraining dropout, in its own config keys
+BERT_DROPOUTS = {"attention_probs_dropout_prob": 0.0, "hidden_dropout_prob": 0.1}
+DROPOUTS = {"mosaic_bert": BERT_DROPOUTS, "hf_bert": BERT_DROPOUTS,
+            "modernbert": {"attention_dropout": 0.0, "embedding_dropout": 0.0, "mlp_dropout": 0.0}}
 MODELS = {
     "hf_bert": ("hf_bert", {}),
     "mosaic_glu": ("mosaic_bert", {"ffn_type": "glu"}),
     "mosaic_mlp": ("mosaic_bert", {"ffn_type": "mlp"}),
+    "modernbert": ("modernbert", {}),
 }
 assert {name for name, _ in MODELS.values()} == set(MODEL_REGISTRY), "every model family is measured"
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
@@ -262,7 +266,7 @@ def build_models(workload: Workload, shape: dict, variants: list[str]) -> dict[s
         name, overrides = MODELS[variant]
         torch.manual_seed(0)
         model = build_composer_model(name, workload.task,
-                                     model_config={**shape, **DROPOUTS, **workload.model_config, **overrides},
+                                     model_config={**shape, **DROPOUTS[name], **workload.model_config, **overrides},
                                      num_labels=NUM_LABELS if workload.task == "classification" else None)
         optimizer = build_optimizer(OPTIMIZER, model)
         models[variant] = (model, optimizer)

@@ -16,7 +16,8 @@ from streaming.base.shared.memory import SharedMemory
 
 
 def _live_blocks() -> list[SharedMemory]:
-    return [obj for obj in gc.get_objects() if isinstance(obj, SharedMemory)]
+    # type(), not isinstance(): gc also holds dead weak proxies and lazy modules that raise on attribute access
+    return [obj for obj in gc.get_objects() if type(obj) is SharedMemory]
 
 
 class ReleaseStreamingMemory(Callback):

@@ -45,7 +45,7 @@ def run(profile: Profile, work_dir) -> list[Row]:
     models = {}
     for name in MODEL_REGISTRY:
         torch.manual_seed(0)
-        model = build_composer_model(name, "mlm", model_config={**profile.throughput_shape, **bench.DROPOUTS},
+        model = build_composer_model(name, "mlm", model_config={**profile.throughput_shape, **bench.DROPOUTS[name]},
                                      autocast_dtype=autocast_dtype(profile)).to(device)
         models[name] = (model, build_optimizer(bench.OPTIMIZER, model))
     configs = [(seq, name) for seq in workloads for name in models]
@@ -68,7 +68,7 @@ def run(profile: Profile, work_dir) -> list[Row]:
         tokens, mfu = [], []
         for step, round_index in seconds[(seq, name)]:
             batch = workloads[seq].batches[round_index % rounds]
-            executed, _ = bench.step_flops(network_config, batch, name, "mlm")
+            executed, _ = bench.batch_flops(network_config, batch, "mlm")
             tokens.append(float(batch["attention_mask"].sum()) / step)
             mfu.append(executed / step / peak)
         tokens_per_s, median_mfu = statistics.median(tokens), statistics.median(mfu)

@@ -17,6 +17,7 @@ import statistics
 import time
 from typing import Any, Callable
 
+import torch
 from composer import Callback, State
 from composer.loggers import Logger
 

@@ -62,8 +62,9 @@ def merge_structured(schema: type, *sources: Any, prefix: str = "") -> Any:
     try:
         merged = OmegaConf.structured(schema)
         for source in sources:
-            for key in _renamed_registry_sections(schema, merged, source):
-                merged[key] = {}  # another class: its own arguments, not the default's (a constant has no t_warmup)
+            for key, accepted in _renamed_registry_sections(schema, merged, source):
+                # another class keeps only the earlier arguments it takes (a constant schedule has no t_warmup)
+                merged[key] = {k: v for k, v in merged[key].items() if accepted is None or k in accepted}
             merged = OmegaConf.merge(merged, source)
     except OmegaConfBaseException as err:
         raise _translate(err, prefix) from None
@@ -76,15 +77,18 @@ def merge_structured(schema: type, *sources: Any, prefix: str = "") -> Any:
         raise _translate(err, prefix) from None
 
 
-def _renamed_registry_sections(schema: type, merged: Any, source: Any) -> list[str]:
-    """The single-class registry sections (``scheduler``, ``optimizer``) to which ``source`` gives another ``name``."""
+def _renamed_registry_sections(schema: type, merged: Any, source: Any) -> list[tuple[str, set[str] | None]]:
+    """The single-class registry sections (``scheduler``, ``optimizer``) to which ``source`` gives another ``name``,
+    each with the arguments of that class (None: any)."""
     renamed = []
     for f in dataclasses.fields(schema):
-        if not f.metadata.get("registry") or f.metadata.get("many"):
+        registry = f.metadata.get("registry")
+        if registry is None or f.metadata.get("many"):
             continue
         given = source.get(f.name) if isinstance(source, DictConfig) else None
         if isinstance(given, DictConfig) and "name" in given and given.get("name") != merged[f.name].get("name"):
-            renamed.append(f.name)
+            accepted = registry.arguments(str(given.get("name")))
+            renamed.append((f.name, None if accepted is None else accepted | {"name"}))
     return renamed
 
 

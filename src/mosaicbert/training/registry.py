@@ -40,6 +40,16 @@ class Registry:
     def __contains__(self, name: str) -> bool:
         return name in self.entries
 
+    def arguments(self, name: str) -> set[str] | None:
+        """The keyword arguments entry ``name`` takes (None: unknown name, or any keyword)."""
+        factory = self.entries.get(name)
+        if factory is None:
+            return None
+        parameters = inspect.signature(factory).parameters.values()
+        if any(p.kind == p.VAR_KEYWORD for p in parameters):
+            return None
+        return {p.name for p in parameters} - self.injected
+
     def parse_one(self, section: Any, key: str) -> tuple[str, dict[str, Any]]:
         """Validate ``{name: ..., **kwargs}``; return the name and the given, typed kwargs."""
         section = _plain(section, key)
