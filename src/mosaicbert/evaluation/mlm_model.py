@@ -34,14 +34,7 @@ class MLMModel:
     tokenizer: Any
     tokenizer_name: str  # a name or path convert_dataset's tokenizer option accepts
     family: str
-    max_length: int | None  # None: no position table (ALiBi extrapolates)
-
-
-def max_length(config: Any) -> int | None:
-    """Longest input a network config takes: its position table's size with absolute positions, else unbounded."""
-    if getattr(config, "position_embedding_type", "absolute") == "absolute":
-        return int(config.max_position_embeddings)
-    return None
+    max_length: int | None  # the family's limit (NetworkFamily.max_length); None: ALiBi extrapolates
 
 
 def _tokenizer_of(name: str, source: SourceWeights, work_dir: Path) -> str:
@@ -77,4 +70,4 @@ def load_mlm_model(name: str, work_dir: Path, tokenizer_name: str | None = None,
     tokenizer_name = tokenizer_name or _tokenizer_of(name, source, work_dir)
     tokenizer = load_tokenizer(tokenizer_name)
     return MLMModel(MaskedLMComposerModel(network, tokenizer, autocast_dtype), tokenizer, tokenizer_name, family,
-                    max_length(network.config))
+                    MODEL_REGISTRY[family].max_length(network.config))
