@@ -7,29 +7,16 @@ Writes ``docs/benchmarks/quality.{md,json,png}`` (``out=...``); resumable (``wor
 Exit codes: 0 done, 2 bad config (one line naming the key).
 """
 
-import argparse
-import logging
-import shlex
 import sys
 
+from mosaicbert.study.cli import study_main
 from mosaicbert.study.config import StudyConfig
 from mosaicbert.study.run import run_study
-from mosaicbert.training import ConfigError, load_config
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="study YAML, e.g. yamls/study/quality-cpu.yaml")
-    parser.add_argument("overrides", nargs="*", help="key=value, e.g. base_budget_s=60 run_arms=[hf_bert,mosaic_bert]")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        study = load_config(args.config, args.overrides, StudyConfig)
-        run_study(study, "python benchmarks/quality_study.py " + shlex.join([args.config, *args.overrides]))
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return study_main(argv, __doc__, "benchmarks/quality_study.py", StudyConfig, run_study,
+                      "base_budget_s=60 run_arms=[hf_bert,mosaic_bert]")
 
 
 if __name__ == "__main__":

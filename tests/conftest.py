@@ -15,6 +15,25 @@ from mosaicbert.data.news import load_news_articles  # noqa: E402
 from mosaicbert.tokenizer import load_tokenizer, offline_bert_uncased_dir  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true",
+                     help="also run the slow tier: multi-process end-to-end runs of a minute or more each")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a multi-process end-to-end run of a minute or more (run with --slow)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The default suite (CI) stays near five minutes; ``--slow`` adds the heavy multi-process runs."""
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow tier: bash scripts/test.sh --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_thread():
     """Tiny models run ~20x faster on one thread: OpenMP synchronisation dominates them on a shared 2-core machine."""

@@ -103,21 +103,76 @@ def _rank_main(rank: int, port: int, root: str, queue) -> None:
 
 
 def test_two_ranks_each_see_their_own_part(news_mds, tokenizer):
-    """Two real ranks (forked processes, torch.distributed gloo set up by Streaming) split one epoch."""
+    """Two real ranks (fresh processes, torch.distributed gloo set up by Streaming) split one epoch."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # a fork of a test worker inherits its threads' locks
     queue = context.Queue()
     ranks = [context.Process(target=_rank_main, args=(r, port, str(news_mds / "tokens"), queue)) for r in (0, 1)]
-    for process in ranks:
-        process.start()
-    results = dict((rank, (length, seen)) for rank, length, seen in (queue.get(timeout=120) for _ in ranks))
-    for process in ranks:
-        process.join(timeout=60)
-        assert process.exitcode == 0
+    try:
+        for process in ranks:
+            process.start()
+        results = dict((rank, (length, seen)) for rank, length, seen in (queue.get(timeout=300) for _ in ranks))
+    finally:
+        for process in ranks:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+    assert [process.exitcode for process in ranks] == [0, 0]
     whole = rows(loader(tokens_dataset(news_mds, tokenizer)))
     assert results[0][0] == results[1][0] == 150
     assert len(results[0][1]) == len(results[1][1]) == 150
     assert Counter(results[0][1]) + Counter(results[1][1]) == Counter(whole)
     assert not set(results[0][1]) & set(results[1][1])
+
+
+def _start_at_once(root: str, barrier, results) -> None:
+    from mosaicbert.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer("bert-base-uncased")
+    barrier.wait(timeout=120)
+    try:
+        dataset = build_text_dataset(MLMLoaderConfig(local=root, split="val", num_canonical_nodes=1), tokenizer, SEQ, 8)
+        results.put(("ok", dataset._shm_prefix_int))
+    except Exception as error:  # the failure itself is the result
+        results.put(("failed", f"{type(error).__name__}: {error}"))
+    barrier.wait(timeout=120)  # every dataset stays alive (its prefix taken) until all were built
+
+
+def test_datasets_started_at_the_same_moment_on_one_machine_all_start(news_mds, tmp_path):
+    """Streaming's free-prefix search races between processes (mosaicml/streaming#689): four jobs starting at once."""
+    import shutil
+
+    context = multiprocessing.get_context("spawn")  # fresh interpreters, as separate jobs are
+    jobs = 4
+    barrier, results = context.Barrier(jobs), context.Queue()
+    roots = [shutil.copytree(news_mds / "tokens", tmp_path / f"job{i}") for i in range(jobs)]
+    processes = [context.Process(target=_start_at_once, args=(str(root), barrier, results)) for root in roots]
+    try:
+        for process in processes:
+            process.start()
+        outcomes = [results.get(timeout=300) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+    assert [status for status, _ in outcomes] == ["ok"] * jobs, outcomes
+    assert len({prefix for _, prefix in outcomes}) == jobs
+
+
+def test_a_held_registration_lock_delays_a_dataset_but_does_not_stop_it(news_mds, tokenizer, tmp_path, monkeypatch,
+                                                                         caplog):
+    """A process hung while registering holds the machine-wide lock: others wait WAIT_S, then go on without it."""
+    from filelock import FileLock
+
+    from mosaicbert.data import shared_memory_registration as registration
+
+    monkeypatch.setattr(registration, "WAIT_S", 0.2)
+    monkeypatch.setattr(registration, "LOCK_FILE", tmp_path / "registration.lock")
+    with FileLock(tmp_path / "registration.lock"):  # another open of the file: flock conflicts with it
+        with caplog.at_level("WARNING", logger=registration.__name__):
+            dataset = tokens_dataset(news_mds, tokenizer, split="val")
+    assert len(dataset) == 189
+    assert "building the dataset without it" in caplog.text

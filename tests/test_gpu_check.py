@@ -39,6 +39,7 @@ def rows_of(report: dict, check: str) -> dict[str, dict]:
     return {r["item"]: r for r in report["rows"] if r["check"] == check}
 
 
+@pytest.mark.slow
 def test_dry_run_passes_every_check(dry_run):
     done, report = dry_run
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -53,6 +54,7 @@ def test_dry_run_passes_every_check(dry_run):
     assert [line.split()[0] for line in body] == [r["check"] for r in report["rows"]]
 
 
+@pytest.mark.slow
 def test_dry_run_values(dry_run):
     _, report = dry_run
     pretraining = rows_of(report, "pretraining")

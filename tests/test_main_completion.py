@@ -78,6 +78,7 @@ def test_another_runs_checkpoint_is_not_this_runs_completion(tiny_run_args, fini
     assert (tmp_path / "ck" / "ep0-ba2-rank0.pt").is_file()
 
 
+@pytest.mark.slow
 def test_two_ranks_take_the_same_branch(tiny_run_args, copy_of):
     """``composer -n 2`` on the finished run: both ranks skip training and exit 0 (no rank waits in fit)."""
     before = digests(copy_of / "ck"), digests(copy_of / "hf")

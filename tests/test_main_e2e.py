@@ -182,6 +182,7 @@ def assert_same_final_weights(run_dir: Path, reference_dir: Path) -> None:
     assert_same_weights(run_dir / "checkpoints" / final, reference_dir / "checkpoints" / final)
 
 
+@pytest.mark.slow
 def test_two_rank_run_killed_and_restarted_ends_identical(two_rank_run, news_mds, tmp_path):
     """``composer -n 2``: the launcher and both ranks SIGKILLed after the first checkpoint (a node dies); the
     same command again resumes and ends with the uninterrupted 2-rank run's weights, bit for bit."""
@@ -204,6 +205,7 @@ def test_two_rank_run_killed_and_restarted_ends_identical(two_rank_run, news_mds
     assert_same_final_weights(tmp_path, two_rank_run)
 
 
+@pytest.mark.slow
 def test_killed_while_writing_a_checkpoint_resumes_from_the_previous_one(reference_run, news_mds, tmp_path):
     """SIGKILL halfway through writing the second checkpoint (tests/killed_mid_save_main.py): the restart drops
     the partial file, resumes from the first checkpoint and ends with the reference weights."""
@@ -237,6 +239,7 @@ def test_init_from_an_earlier_checkpoint_of_this_recipe(reference_run, news_mds,
     assert first_loss < trained[0] - 1.0  # starts where the reference ended, not from scratch
 
 
+@pytest.mark.slow
 def test_fsdp_on_two_ranks_matches_one_rank_and_exports(reference_run, news_mds, tmp_path):
     """FSDP2 on 2 gloo ranks (Composer's FSDP1 needs CUDA), one unit and checkpoint region per layer: the losses
     of the one-rank run, and the Hugging Face export holds the gathered weights of the final checkpoint."""
@@ -258,6 +261,7 @@ def test_fsdp_on_two_ranks_matches_one_rank_and_exports(reference_run, news_mds,
         assert torch.equal(tensor, final[f"model.{name}"]), name
 
 
+@pytest.mark.slow
 def test_nonfinite_loss_on_one_rank_stops_every_rank_at_the_same_batch(news_mds, tmp_path):
     """Rank 1's weights turn infinite before batch 7: both ranks stop there with the same one-line error (rank 0
     is not left waiting in a collective until ``dist_timeout``), and the last checkpoint is the one before."""

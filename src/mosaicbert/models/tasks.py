@@ -85,7 +85,9 @@ class MaskedLMComposerModel(_TaskModel):
         return logits.float()
 
     def update_metric(self, batch, outputs, metric):
-        metric.update(outputs, batch["labels"][masked_positions(batch)])
+        targets = batch["labels"][masked_positions(batch)]
+        if targets.numel():  # a batch without a masked token adds nothing (Composer's metrics cannot take it)
+            metric.update(outputs, targets)
 
 
 class SequenceClassificationComposerModel(_TaskModel):

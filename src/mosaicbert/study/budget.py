@@ -127,6 +127,21 @@ def calibrate(configs: dict[str, PretrainConfig], rounds: int, steps: int, echo=
     return result
 
 
+def calibrated(path, arms: list[str], config_of: Callable[[str], PretrainConfig], rounds: int, steps: int,
+               save: Callable[[Any, dict], None], echo=print) -> dict[str, dict]:
+    """Every arm's calibration from ``path``; the arms missing there are calibrated together (interleaved, as
+    :func:`calibrate`) and saved with ``save(path, all)``: an arm added later is measured with the other new ones."""
+    import json
+
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    missing = [a for a in arms if a not in saved]
+    if missing:
+        echo(f"calibrating {', '.join(missing)}: {rounds} interleaved rounds of {steps} steps each ...")
+        saved.update(calibrate({a: config_of(a) for a in missing}, rounds, steps, echo))
+        save(path, saved)
+    return {a: saved[a] for a in arms}
+
+
 def steps_for_budget(seconds: float, seconds_per_step: float, startup_s: float = 0.0) -> int:
     """Training steps that fill ``seconds`` after the start-up at the calibrated speed (at least one)."""
     return max(1, round((seconds - startup_s) / seconds_per_step))

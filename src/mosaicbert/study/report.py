@@ -8,7 +8,7 @@ import platform
 import statistics
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from mosaicbert.atomic_write import atomic_path, write_text_atomically
 
@@ -253,12 +253,13 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_outputs(results: dict) -> list[Path]:
-    """``OUT.json``, ``OUT.md`` and ``OUT.png``, each written atomically."""
+def write_outputs(results: dict, render: Callable[[dict], str] = markdown,
+                  draw: Callable[[dict, Path], None] = plot) -> list[Path]:
+    """``OUT.json``, ``OUT.md`` (``render``) and ``OUT.png`` (``draw``), each written atomically."""
     out = Path(results["out"])
     written = [write_text_atomically(out.with_suffix(suffix), text + "\n")
-               for suffix, text in ((".json", json.dumps(results, indent=2)), (".md", markdown(results)))]
+               for suffix, text in ((".json", json.dumps(results, indent=2)), (".md", render(results)))]
     png = out.with_suffix(".png")
     with atomic_path(png) as tmp:
-        plot(results, tmp)
+        draw(results, tmp)
     return written + [png]

@@ -23,7 +23,7 @@ from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.training import ConfigError
 
 from .arms import arm_config, data_dir, tokenizer_name, vocabulary_dir
-from .budget import (BUDGET_TOLERANCE, FlopCounter, budget_check, calibrate, release, replanned_steps,
+from .budget import (BUDGET_TOLERANCE, FlopCounter, budget_check, calibrated, release, replanned_steps,
                      steps_for_budget, training_masker)
 from .config import StudyConfig
 from .expected_warnings import expected_warnings_silenced
@@ -131,17 +131,9 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
          f"pretraining alone takes {len(arms) * sum(budgets) / 60:.0f} min, the full estimate follows the calibration")
     prepare_data(study, echo)
 
-    calib_path = work / "calibration.json"
-    saved = json.loads(calib_path.read_text()) if calib_path.is_file() else {}
-    # arms are calibrated together; an arm added later is calibrated with the other missing ones only
-    missing = [a for a in arms if a not in saved]
-    if missing:
-        echo(f"calibrating {', '.join(missing)}: {study.calibration_rounds} interleaved rounds of "
-             f"{study.calibration_steps} steps each ...")
-        configs = {a: arm_config(study, a, run_name=f"calibrate-{a}", max_duration="1000000ba") for a in missing}
-        saved.update(calibrate(configs, study.calibration_rounds, study.calibration_steps, echo))
-        _save(calib_path, saved)
-    calibration = {a: saved[a] for a in arms}
+    calibration = calibrated(work / "calibration.json", arms,
+                             lambda a: arm_config(study, a, run_name=f"calibrate-{a}", max_duration="1000000ba"),
+                             study.calibration_rounds, study.calibration_steps, _save, echo)
 
     from mosaicbert.data.unigram import unigram_log_probs
     from mosaicbert.tokenizer import load_tokenizer
