@@ -10,9 +10,14 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# each pytest-xdist worker (and the processes its tests start) registers Streaming shared memory in its own range
+os.environ.setdefault("MOSAICBERT_SHM_PREFIX_START", str(100000 * (1 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw-1")[2:]))))
 
 from mosaicbert.data.news import load_news_articles  # noqa: E402
 from mosaicbert.tokenizer import load_tokenizer, offline_bert_uncased_dir  # noqa: E402
+from mosaicbert.data.shared_memory_registration import use_prefix_range  # noqa: E402
+
+use_prefix_range()  # also for the tests' own StreamingDatasets
 
 
 def pytest_addoption(parser):
