@@ -5,22 +5,27 @@ report; started again it trains nothing."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
+from mosaicbert.study.cli import study_main
+from mosaicbert.study.long_context import run_study
+from mosaicbert.study.long_context_config import LongContextStudyConfig
 
-import long_context  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str]) -> int:
+    """What ``benchmarks/long_context.py`` runs."""
+    return study_main(argv, "", "benchmarks/long_context.py", LongContextStudyConfig, run_study, "")
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     work = tmp_path_factory.mktemp("long-context")
     argv = [str(REPO / "yamls/test/long-context-tiny.yaml"), f"work_dir={work}", f"out={work / 'report'}"]
-    assert long_context.main(argv) == 0
+    assert main(argv) == 0
     return work, argv
 
 
@@ -49,13 +54,13 @@ def test_phases_scores_and_report(study):
 def test_second_start_trains_nothing(study, capsys):
     work, argv = study
     before = {p: p.stat().st_mtime_ns for p in work.glob("seed17/*/checkpoints/*.pt")}
-    assert long_context.main(argv) == 0
+    assert main(argv) == 0
     assert "calibrating" not in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in work.glob("seed17/*/checkpoints/*.pt")} == before
 
 
 def test_an_unknown_start_arm_is_one_config_line(tmp_path, capsys):
-    code = long_context.main([str(REPO / "yamls/test/long-context-tiny.yaml"), f"work_dir={tmp_path}",
+    code = main([str(REPO / "yamls/test/long-context-tiny.yaml"), f"work_dir={tmp_path}",
                               "second_phase.mosaic_bert_128.start=bert"])
     assert code == 2
     assert capsys.readouterr().err.strip().splitlines() == [
