@@ -10,8 +10,10 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# each pytest-xdist worker (and the processes its tests start) registers Streaming shared memory in its own range
-os.environ.setdefault("MOSAICBERT_SHM_PREFIX_START", str(100000 * (1 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw-1")[2:]))))
+# each pytest-xdist worker (and the processes its tests start) registers Streaming shared memory in its own range;
+# assigned, not defaulted: the workers inherit the environment of the controller, which imports this file first
+if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    os.environ["MOSAICBERT_SHM_PREFIX_START"] = str(100000 * (1 + int(os.environ["PYTEST_XDIST_WORKER"][2:])))
 
 from mosaicbert.data.news import load_news_articles  # noqa: E402
 from mosaicbert.tokenizer import load_tokenizer, offline_bert_uncased_dir  # noqa: E402

@@ -176,3 +176,15 @@ def test_a_held_registration_lock_delays_a_dataset_but_does_not_stop_it(news_mds
             dataset = tokens_dataset(news_mds, tokenizer, split="val")
     assert len(dataset) == 189
     assert "building the dataset without it" in caplog.text
+
+
+def test_a_dataset_takes_its_prefix_from_the_jobs_own_range(news_mds, tokenizer):
+    """MOSAICBERT_SHM_PREFIX_START separates jobs on one machine; each xdist worker of this suite is such a job."""
+    from mosaicbert.data.shared_memory_registration import PREFIX_START_ENV
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):  # the workers inherit the controller's environment: the range must still differ
+        assert os.environ[PREFIX_START_ENV] == str(100000 * (1 + int(worker[2:])))
+    start = int(os.environ.get(PREFIX_START_ENV, "0") or 0)
+    dataset = tokens_dataset(news_mds, tokenizer, split="val")
+    assert start <= dataset._shm_prefix_int < start + 100000
