@@ -59,6 +59,10 @@ def test_arms_differ_only_where_intended(packed):
         "mosaic_bert_15": r"^masking\.train_rate$",
         # BERT as trained: its family, absolute positions, MLP (no ffn_type key), attention dropout, 15% masking
         "hf_bert": r"^(model\.name|model\.model_config\.\w+|masking\.train_rate)$",
+        # ModernBERT's recipe: its family and layers, StableAdamW, warmup-stable-decay, the (inert) batch ramp
+        "modernbert": r"^(model\.name|model\.model_config\.\w+|optimizer\.\w+|scheduler\.\w+|"
+                      r"algorithms\.batch_size_warmup\.\w+|eval_interval|callbacks\.\w+(\.\w+)?|"
+                      r"console_log_interval)$",
     }
     for arm, allowed in expected.items():
         other = arm_keys(cfg, arm)
@@ -67,11 +71,14 @@ def test_arms_differ_only_where_intended(packed):
         assert all(re.match(allowed, k) for k in differing), (arm, differing)
     # the GPU study runs the same arms (on another shape, batch and corpus)
     assert load_config(REPO / "yamls" / "study" / "quality-gpu-base.yaml", [], StudyConfig).arms == cfg.arms
+    modern = arm_keys(cfg, "modernbert")
+    assert (modern["scheduler.name"], modern["algorithms.batch_size_warmup.start_fraction"]) == \
+        ("warmup_stable_decay", 1.0)  # its schedule within the run; no batch ramp to skew the calibration
     hf = arm_keys(cfg, "hf_bert")
     assert (hf["masking.train_rate"], base["masking.train_rate"]) == (0.15, 0.30)
     assert hf["model.model_config.position_embedding_type"] == "absolute"
     # the shared study keys reach every arm: shape, data order, seed, batch
-    for keys in (base, hf):
+    for keys in (base, hf, modern):
         assert keys["model.model_config.hidden_size"] == 128 and keys["global_train_batch_size"] == 16
         assert keys["train_loader.shuffle_seed"] == keys["seed"] == cfg.seed
 
@@ -215,7 +222,8 @@ WHOLE = ["run_arms=[mosaic_bert]", "base_budget_s=3", "calibration_rounds=1", "c
          "downstream.outlets=[goodhealth,reuters_health]", "downstream.train_per_class=16",
          "downstream.eval_per_class=8", "downstream.seeds=[17,18]",
          "downstream.overrides.hyperparameters.max_duration=1ep", "downstream.overrides.hyperparameters.batch_size=8",
-         "downstream.overrides.hyperparameters.eval_batch_size=16"]
+         "downstream.overrides.hyperparameters.eval_batch_size=16",
+         "context={lengths: [16, 64], documents: 3, rate: 0.15, batch_size: 4}"]
 EXPECTED_WARNINGS = ("eval_interval", "memory monitor", "warmup duration is 0", "No optimizer was specified",
                      "Cannot split tensor")
 
@@ -263,6 +271,18 @@ def test_study_flags_and_replans_a_run_off_its_budget(one_rank_study):
     assert "| 4 (+50% ⚠) |" in report and "| 4 (-25% ⚠) |" in report
     replanned = f"re-planned from the measured speed of its 3 s run: {second['planned_steps']} -> {second['steps']}"
     assert replanned in report
+
+
+def test_study_scores_the_same_masked_tokens_at_every_context_length(one_rank_study):
+    work, results = one_rank_study
+    masked = results["context_unigram"]["masked_tokens"]
+    assert masked > 0 and results["context_lengths"] == [16, 64]
+    for run in results["runs"]:
+        by_length = run["context"]["by_length"]
+        assert [by_length[n]["masked_tokens"] for n in ("16", "64")] == [masked, masked]
+        assert by_length["16"]["cross_entropy"] != by_length["64"]["cross_entropy"]  # only the context differs
+    report = Path(f"{work}/quality.md").read_text()
+    assert "## Held-out MLM by context length" in report and "| CE@64 − CE@16 |" in report
 
 
 @pytest.mark.slow

@@ -67,3 +67,14 @@ class ContextWindows(Dataset):
     def real_tokens(self) -> int:
         """Tokens that are not padding, over every window."""
         return len(self.masked_ids) * (self.masked_ids.shape[1] + 2 * self.per_document)
+
+
+def windows_by_length(tokenizer, texts: Sequence[str], lengths: Sequence[int], documents: int, rate: float,
+                      seed: int) -> tuple[dict[int, ContextWindows], dict]:
+    """Windows at every length over the first ``documents`` texts long enough for the longest, and what they hold."""
+    kept = long_documents(tokenizer, texts, max(lengths) - 2)[:documents]
+    masked, labels = mask_documents(tokenizer, kept, rate, seed)
+    windows = {n: ContextWindows(tokenizer, masked, labels, n) for n in lengths}
+    return windows, {"documents": len(kept), "held_out_texts": len(texts), "tokens_per_document": kept.shape[1],
+                     "masked_tokens": int((labels != IGNORE_INDEX).sum()),
+                     "windows": {str(n): len(w) for n, w in windows.items()}}

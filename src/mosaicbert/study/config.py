@@ -33,6 +33,18 @@ class HeldOutSection:
 
 
 @dataclass
+class ContextSection:
+    """Held-out MLM by context length: the same masked tokens of long State of the Union addresses (held-out
+    split) scored in windows of each length (``evaluation/context_windows.py``); a family whose position table is
+    shorter than a length is reported as skipped there."""
+
+    lengths: List[int] = field(default_factory=lambda: [128, 512, 1024])
+    documents: int = 48  # addresses of at least max(lengths) tokens (each contributes its first max - 2)
+    rate: float = 0.15
+    batch_size: int = 8
+
+
+@dataclass
 class DownstreamSection:
     """Fine-tuning through ``sequence_classification.py``'s machinery on the health-tweet outlet task."""
 
@@ -69,6 +81,7 @@ class StudyConfig:
     unigram_samples: Optional[int] = 200000  # training samples counted for the word-frequency baseline
     plan_only: bool = False  # prepare data, calibrate, print the plan and the time estimate, stop
     held_out: HeldOutSection = field(default_factory=HeldOutSection)
+    context: Optional[ContextSection] = None  # None: no evaluation by context length
     downstream: DownstreamSection = field(default_factory=DownstreamSection)
 
     @property
@@ -90,5 +103,9 @@ class StudyConfig:
                               f"and needs at least 128 entries, got {self.train_vocab_size}")
         if not self.downstream.seeds:
             raise ConfigError("config key 'downstream.seeds': give at least one seed")
+        if self.context is not None and (not self.context.lengths or min(self.context.lengths) < 3
+                                         or not 0.0 < self.context.rate < 1.0 or self.context.documents < 1):
+            raise ConfigError("config key 'context': give lengths of at least 3 tokens, documents >= 1 and a rate "
+                              f"between 0 and 1 (got {self.context})")
         if not 0.0 < self.held_out.rate < 1.0:
             raise ConfigError(f"config key 'held_out.rate': must be between 0 and 1, got {self.held_out.rate}")

@@ -26,6 +26,7 @@ from mosaicbert.training.schema import PretrainConfig
 
 from .arms import dotlist, flatten
 from .budget import calibrated, release, steps_for_budget
+from .evaluation import arm_mlm_by_length
 from .expected_warnings import expected_warnings_silenced
 from .long_context_config import LongContextStudyConfig
 from .report import machine_info
@@ -133,43 +134,14 @@ def train(cfg: PretrainConfig, steps: int) -> dict[str, Any]:
             "final_train_loss": loss}
 
 
-def score(cfg: PretrainConfig, checkpoint: str, windows: dict[int, Any], evaluation) -> dict[str, Any]:
-    """CE and accuracy of ``checkpoint`` at every length its family can take; the others listed as skipped."""
-    from mosaicbert.evaluation.heldout_mlm import heldout_mlm
-    from mosaicbert.models import MODEL_REGISTRY, build_composer_model
-    from mosaicbert.tokenizer import load_tokenizer
-    from mosaicbert.training import resolve_precision
-
-    trainer_precision, autocast_dtype = resolve_precision(cfg.precision, cfg.device_type)
-    tokenizer = load_tokenizer(cfg.model.tokenizer_name)
-    model = build_composer_model(cfg.model.name, "mlm", tokenizer_name=cfg.model.tokenizer_name,
-                                 model_config=dict(cfg.model.model_config), init_from=checkpoint,
-                                 autocast_dtype=autocast_dtype)
-    capacity = MODEL_REGISTRY[cfg.model.name].max_length(model.model.config)
-    by_length, skipped = {}, {}
-    for n, samples in windows.items():
-        if capacity is not None and n > capacity:
-            skipped[str(n)] = f"longer than the {capacity}-position table"
-            continue
-        by_length[str(n)] = heldout_mlm(model, tokenizer, samples, batch_size=evaluation.batch_size,
-                                        rate=evaluation.rate, seed=EVAL_SEED, device=cfg.device_type,
-                                        precision=trainer_precision, premasked=True)
-    return {"by_length": by_length, "skipped": skipped}
-
-
 def context_windows(study: LongContextStudyConfig, texts: list[str]) -> tuple[dict[int, Any], dict[str, Any]]:
     """The evaluation's windows per length over the first ``documents`` long held-out texts, and what they hold."""
-    from mosaicbert.evaluation.context_windows import ContextWindows, long_documents, mask_documents
+    from mosaicbert.evaluation.context_windows import windows_by_length
     from mosaicbert.tokenizer import load_tokenizer
 
     e = study.evaluation
-    tokenizer = load_tokenizer(str(vocabulary_dir(study)))
-    documents = long_documents(tokenizer, texts, max(e.lengths) - 2)[:e.documents]
-    masked, labels = mask_documents(tokenizer, documents, e.rate, EVAL_SEED)
-    windows = {n: ContextWindows(tokenizer, masked, labels, n) for n in e.lengths}
-    return windows, {"documents": len(documents), "held_out_texts": len(texts),
-                     "tokens_per_document": documents.shape[1], "masked_tokens": int((labels != -100).sum()),
-                     "windows": {str(n): len(w) for n, w in windows.items()}}
+    return windows_by_length(load_tokenizer(str(vocabulary_dir(study))), texts, e.lengths, e.documents, e.rate,
+                             EVAL_SEED)
 
 
 def unigram(study: LongContextStudyConfig, windows: dict[int, Any]) -> dict[str, float]:
@@ -225,8 +197,8 @@ def run_study(study: LongContextStudyConfig, command: str, echo=print) -> dict:
                  f"(budget {budget[arm]:.0f} s) ...")
             trained = stage(run_dir / "train.json", lambda cfg=cfg, arm=arm: train(cfg, steps[arm]))
             checkpoint = str(run_dir / "checkpoints" / "latest-rank0.pt")
-            scores = stage(run_dir / "scores.json", lambda cfg=cfg, c=checkpoint: score(cfg, c, windows,
-                                                                                         study.evaluation))
+            scores = stage(run_dir / "scores.json", lambda cfg=cfg, c=checkpoint: arm_mlm_by_length(
+                cfg, c, windows, study.evaluation.batch_size, study.evaluation.rate, EVAL_SEED))
             echo(f"    wall {trained['wall_s']:.0f} s; CE " + ", ".join(
                 f"{n}: {s['cross_entropy']:.3f}" for n, s in scores["by_length"].items()))
             runs.append({"seed": seed, "arm": arm, "phase": 2 if arm in study.second_phase else 1,

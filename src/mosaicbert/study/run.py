@@ -88,6 +88,32 @@ def prepare_data(study: StudyConfig, echo) -> None:
     dist.barrier()
 
 
+def context_windows(study: StudyConfig, tokenizer, echo) -> dict[int, Any] | None:
+    """The evaluation by context length: windows over the held-out State of the Union addresses (None: off)."""
+    if study.context is None:
+        return None
+    from mosaicbert.data.state_of_the_union import addresses_splits
+    from mosaicbert.evaluation.context_windows import windows_by_length
+
+    c = study.context
+    windows, held = windows_by_length(tokenizer, addresses_splits()["val"], c.lengths, c.documents, c.rate,
+                                      study.seed)
+    echo(f"by context length: {held['documents']} held-out addresses of >= {held['tokens_per_document']} tokens, "
+         f"{held['masked_tokens']} masked tokens scored in windows of {list(c.lengths)} tokens")
+    return windows
+
+
+def context_unigram(study: StudyConfig, tokenizer, windows: dict[int, Any]) -> dict[str, float]:
+    """Word frequencies on the masked tokens of the evaluation by context length (the same at every length)."""
+    from mosaicbert.data.unigram import unigram_log_probs
+    from mosaicbert.evaluation.heldout_mlm import unigram_baseline
+
+    log_probs = unigram_log_probs(tokenizer, study.train_data or data_dir(study, "news", study.seq_len),
+                                  study.seq_len, max_samples=study.unigram_samples,
+                                  split=study.train_split if study.train_data else "train")
+    return unigram_baseline(log_probs, [{"labels": next(iter(windows.values())).labels}])
+
+
 class Clock:
     """Progress with an estimate of the time left, refined by the measured durations as the study goes."""
 
@@ -139,12 +165,13 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
     from mosaicbert.tokenizer import load_tokenizer
 
     from .downstream import downstream_accuracies, task_files
-    from .evaluation import arm_heldout_mlm, unigram_heldout
+    from .evaluation import arm_heldout_mlm, arm_mlm_by_length, unigram_heldout
 
     plan = [(m, b, a, steps_for_budget(b, calibration[a]["seconds_per_step"], calibration[a].get("startup_s", 0.0)))
             for m, b in zip(mults, budgets) for a in arms]
     per_run_guess = study.run_overhead_s
-    estimate = sum(b for _, b, _, _ in plan) + len(plan) * (per_run_guess * (1 + len(study.held_out.seq_lens))
+    evaluations = len(study.held_out.seq_lens) + (study.context is not None)  # per run
+    estimate = sum(b for _, b, _, _ in plan) + len(plan) * (per_run_guess * (1 + evaluations)
                                                             + 2 * per_run_guess * len(study.downstream.seeds))
     echo("plan: " + "; ".join(f"{a} {m:g}x {s} steps" for m, _, a, s in plan))
     echo(f"estimated time: ~{estimate / 60:.0f} min (pretraining {sum(b for _, b, _, _ in plan) / 60:.0f} min); "
@@ -164,6 +191,9 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
                                         h.batch_size, h.rate, study.seed) for n in h.seq_lens}
 
     baseline = stage(work / "unigram.json", unigram)
+    windows = context_windows(study, tokenizer, echo)
+    context_baseline = None if windows is None else stage(
+        work / "unigram-context.json", lambda: context_unigram(study, tokenizer, windows))
     task_files(study)
 
     runs = []
@@ -206,13 +236,18 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
         for n in h.seq_lens:
             held[str(n)] = stage(run_dir / f"heldout-{n}.json", progress.timed("eval", lambda n=n: arm_heldout_mlm(
                 cfg, checkpoint, data_dir(study, "parliament", n), n, h.tokens, h.batch_size, h.rate, study.seed)))
+        by_length = None
+        if windows is not None:
+            c = study.context
+            by_length = stage(run_dir / "context.json", progress.timed("eval", lambda: arm_mlm_by_length(
+                cfg, checkpoint, windows, c.batch_size, c.rate, study.seed)))
         accs = progress.timed("finetune", lambda: downstream_accuracies(study, cfg, checkpoint, run_dir))()
         runs.append({"arm": arm, "multiplier": mult, "budget_s": budget, "steps": pre["steps"], "pretrain": pre,
                      "planned_steps": planned, "replanned_from": replan["replanned_from"], "budget": check,
-                     "held_out": held, "downstream": {"seeds": list(study.downstream.seeds), "accuracies": accs}})
+                     "held_out": held, **({"context": by_length} if by_length is not None else {}), "downstream": {"seeds": list(study.downstream.seeds), "accuracies": accs}})
         left = plan[index + 1:]
         eta = sum(s * calibration[a]["seconds_per_step"] for _, _, a, s in left) + len(left) * (
-            len(study.held_out.seq_lens) * progress.average("eval", per_run_guess)
+            evaluations * progress.average("eval", per_run_guess)
             + progress.average("finetune", 2 * per_run_guess * len(study.downstream.seeds)))
         echo(f"    wall {pre['wall_s']:.0f} s, CE@{study.held_out.seq_lens[0]} "
              f"{held[str(study.held_out.seq_lens[0])]['cross_entropy']:.3f}, downstream "
@@ -222,6 +257,8 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
         "command": command, "out": study.out, "study": dataclasses.asdict(study), "machine": machine_info(),
         "arms": arms, "budget_multipliers": mults, "seq_len": study.seq_len,
         "held_out_seq_lens": list(study.held_out.seq_lens), "held_out_rate": study.held_out.rate,
+        "context_lengths": list(study.context.lengths) if study.context is not None else [],
+        "context_unigram": context_baseline,
         "unigram": baseline, "calibration": calibration, "runs": runs, "total_wall_s": progress.elapsed(),
     }
     if dist.get_global_rank() == 0:
