@@ -283,6 +283,7 @@ def test_study_scores_the_same_masked_tokens_at_every_context_length(one_rank_st
         assert by_length["16"]["cross_entropy"] != by_length["64"]["cross_entropy"]  # only the context differs
     report = Path(f"{work}/quality.md").read_text()
     assert "## Held-out MLM by context length" in report and "| CE@64 − CE@16 |" in report
+    assert "**Context past the training length**" in report
 
 
 @pytest.mark.slow

@@ -163,7 +163,18 @@ def claim_lines(results: dict) -> list[str]:
             lines.append(f"- **{claim}** (`{a}` − `{b}`): downstream better at {acc_wins}/{n} budgets "
                          f"({clear}/{n} beyond the seed spread), held-out CE lower at {ce_wins}/{n}. "
                          + "; ".join(parts) + ".")
-    if len(results["held_out_seq_lens"]) > 1:
+    context, largest = results.get("context_lengths") or [], results["budget_multipliers"][-1]
+    if len(context) > 1:
+        lo, hi = str(context[0]), str(context[-1])
+        gains = [(arm, runs[(arm, largest)]["context"]) for arm in results["arms"]
+                 if (arm, largest) in runs and "context" in runs[(arm, largest)]]
+        lines.append(f"- **Context past the training length** (trained at {results['seq_len']}; the same masked "
+                     f"tokens scored with {lo} and with {hi} tokens of context, CE@{hi} − CE@{lo} at the largest "
+                     "budget; negative: the arm uses the longer context): " + ", ".join(
+                         f"`{arm}` {c['by_length'][hi]['cross_entropy'] - c['by_length'][lo]['cross_entropy']:+.3f}"
+                         if hi in c["by_length"] and lo in c["by_length"] else f"`{arm}` – ({c['skipped'].get(hi)})"
+                         for arm, c in gains) + ".")
+    elif len(results["held_out_seq_lens"]) > 1:
         last = str(results["held_out_seq_lens"][-1])
         lines.append(f"- **ALiBi extrapolation** (trained at {results['seq_len']}, CE@{last} − CE@{first} at the "
                      "largest budget; BERT's positions past the training length are untrained): " + ", ".join(
