@@ -9,6 +9,7 @@ same ``work_dir`` is refused rather than mixed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import subprocess
@@ -103,17 +104,6 @@ def context_windows(study: StudyConfig, tokenizer, echo) -> dict[int, Any] | Non
     return windows
 
 
-def context_unigram(study: StudyConfig, tokenizer, windows: dict[int, Any]) -> dict[str, float]:
-    """Word frequencies on the masked tokens of the evaluation by context length (the same at every length)."""
-    from mosaicbert.data.unigram import unigram_log_probs
-    from mosaicbert.evaluation.heldout_mlm import unigram_baseline
-
-    log_probs = unigram_log_probs(tokenizer, study.train_data or data_dir(study, "news", study.seq_len),
-                                  study.seq_len, max_samples=study.unigram_samples,
-                                  split=study.train_split if study.train_data else "train")
-    return unigram_baseline(log_probs, [{"labels": next(iter(windows.values())).labels}])
-
-
 class Clock:
     """Progress with an estimate of the time left, refined by the measured durations as the study goes."""
 
@@ -162,6 +152,7 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
                              study.calibration_rounds, study.calibration_steps, _save, echo)
 
     from mosaicbert.data.unigram import unigram_log_probs
+    from mosaicbert.evaluation.heldout_mlm import unigram_baseline
     from mosaicbert.tokenizer import load_tokenizer
 
     from .downstream import downstream_accuracies, task_files
@@ -182,18 +173,22 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
 
     tokenizer = load_tokenizer(tokenizer_name(study))
 
+    @functools.cache
+    def log_probs():  # the training text's word frequencies, counted once for both baselines
+        return unigram_log_probs(tokenizer, study.train_data or data_dir(study, "news", study.seq_len),
+                                 study.seq_len, max_samples=study.unigram_samples,
+                                 split=study.train_split if study.train_data else "train")
+
     def unigram():
-        log_probs = unigram_log_probs(tokenizer, study.train_data or data_dir(study, "news", study.seq_len),
-                                      study.seq_len, max_samples=study.unigram_samples,
-                                      split=study.train_split if study.train_data else "train")
         h = study.held_out
-        return {str(n): unigram_heldout(log_probs, tokenizer, data_dir(study, "parliament", n), n, h.tokens,
+        return {str(n): unigram_heldout(log_probs(), tokenizer, data_dir(study, "parliament", n), n, h.tokens,
                                         h.batch_size, h.rate, study.seed) for n in h.seq_lens}
 
     baseline = stage(work / "unigram.json", unigram)
     windows = context_windows(study, tokenizer, echo)
-    context_baseline = None if windows is None else stage(
-        work / "unigram-context.json", lambda: context_unigram(study, tokenizer, windows))
+    context_baseline = None if windows is None else stage(  # the same masked tokens at every length
+        work / "unigram-context.json",
+        lambda: unigram_baseline(log_probs(), [{"labels": next(iter(windows.values())).labels}]))
     task_files(study)
 
     runs = []
@@ -244,7 +239,8 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
         accs = progress.timed("finetune", lambda: downstream_accuracies(study, cfg, checkpoint, run_dir))()
         runs.append({"arm": arm, "multiplier": mult, "budget_s": budget, "steps": pre["steps"], "pretrain": pre,
                      "planned_steps": planned, "replanned_from": replan["replanned_from"], "budget": check,
-                     "held_out": held, **({"context": by_length} if by_length is not None else {}), "downstream": {"seeds": list(study.downstream.seeds), "accuracies": accs}})
+                     "held_out": held, **({"context": by_length} if by_length is not None else {}),
+                     "downstream": {"seeds": list(study.downstream.seeds), "accuracies": accs}})
         left = plan[index + 1:]
         eta = sum(s * calibration[a]["seconds_per_step"] for _, _, a, s in left) + len(left) * (
             evaluations * progress.average("eval", per_run_guess)
