@@ -19,6 +19,7 @@ from typing import Callable
 import pytest
 
 import convert_dataset
+from mosaicbert.evaluation.cli import evaluate_mlm_cli
 from mosaicbert.exit_codes import FAILED, OK, USAGE
 from mosaicbert.finetune.cli import custom_task_main, glue_main
 from mosaicbert.training.cli import pretrain_cli
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 GLUE = str(REPO / "yamls" / "test" / "glue-tiny.yaml")
 OWN = str(REPO / "yamls" / "test" / "sequence-classification-tiny.yaml")
 ENTRY_POINTS = {"main.py": pretrain_cli, "glue.py": glue_main, "sequence_classification.py": custom_task_main,
-                "convert_dataset.py": convert_dataset.main}
+                "convert_dataset.py": convert_dataset.main, "evaluate_mlm.py": evaluate_mlm_cli}
 
 
 @dataclass
@@ -50,6 +51,22 @@ class Inputs:
         real = (self.finished / "ck" / "ep0-ba4-rank0.pt").read_bytes()
         path = self.tmp / "ep0-ba4-rank0.pt"
         path.write_bytes(real[:len(real) // 2])
+        return path
+
+    def with_a_corrupt_index(self) -> Path:
+        """A copy of the real news MDS whose val index.json was cut short (a copy interrupted mid-file)."""
+        copy = self.tmp / "news-mds"
+        shutil.copytree(self.news_mds / "text", copy)
+        index = copy / "val" / "index.json"
+        index.write_text(index.read_text()[:100])
+        return copy
+
+    def held_out_text(self) -> Path:
+        """A few real news articles as a .txt file, one per line."""
+        from mosaicbert.data.news import news_splits
+
+        path = self.tmp / "held-out.txt"
+        path.write_text("\n".join(news_splits()["val"][:8]) + "\n", encoding="utf-8")
         return path
 
     def own_data(self, **files: Path) -> list[str]:
@@ -86,6 +103,8 @@ MISTAKES = [
     Mistake("corrupt checkpoint as init_from", "main.py",
             lambda i: i.main(f"save_folder={i.tmp}/new", f"model.init_from={i.truncated_checkpoint()}"), FAILED,
             "is not a readable checkpoint"),
+    Mistake("MDS index cut short", "main.py", lambda i: i.main(f"eval_loader.local={i.with_a_corrupt_index()}"),
+            FAILED, "is not a readable MDS index: invalid JSON"),
     # glue.py
     Mistake("data_dir that does not exist", "glue.py", lambda i: [GLUE, "data_dir=/nonexistent"], USAGE,
             "config key 'data_dir': no directory '/nonexistent'", in_subprocess=True),
@@ -123,6 +142,20 @@ MISTAKES = [
     Mistake("--concat_tokens without --tokenizer", "convert_dataset.py",
             lambda i: ["--source", "news", "--out_root", str(i.tmp / "out"), "--concat_tokens", "128"], USAGE,
             "--tokenizer"),
+    # evaluate_mlm.py
+    Mistake("tokenizer that does not exist", "evaluate_mlm.py",
+            lambda i: [str(i.finished / "hf"), "--data", str(i.held_out_text()), "--lengths", "64",
+                       "--tokenizer", "/nonexistent/tok", "--no_progress"], USAGE,
+            "could not load tokenizer '/nonexistent/tok'", in_subprocess=True),
+    Mistake("corrupt checkpoint", "evaluate_mlm.py",
+            lambda i: [str(i.truncated_checkpoint()), "--data", str(i.held_out_text()), "--lengths", "64",
+                       "--no_progress"], FAILED, "is not a readable checkpoint"),
+    Mistake("file that is not valid JSONL", "evaluate_mlm.py",
+            lambda i: [str(i.finished / "hf"), "--data", str(i.broken("held-out.jsonl", '{"text": "a"}\n{"text"\n')),
+                       "--lengths", "64", "--no_progress"], FAILED, "held-out.jsonl:2"),
+    Mistake("missing data path", "evaluate_mlm.py",
+            lambda i: [str(i.finished / "hf"), "--data", "/nonexistent/val", "--no_progress"], USAGE,
+            "--data /nonexistent/val: no such file or directory"),
 ]
 
 

@@ -23,6 +23,12 @@ from mosaicbert.models import build_composer_model, export_to_hf
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
 EXACT_BERT = {"position_embedding_type": "absolute", "ffn_type": "mlp"}
+# local_attention 6 < the sentences' length: the sliding window is exercised, not only global attention
+TINY_MODERNBERT = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=48,
+                       local_attention=6)
+AUTO_CLASSES = {"mosaic_mlm": "AutoModelForMaskedLM", "mosaic_cls": "AutoModelForSequenceClassification",
+                "hf_bert": "AutoModelForMaskedLM", "modernbert_mlm": "AutoModelForMaskedLM",
+                "modernbert_cls": "AutoModelForSequenceClassification"}
 
 # Runs in the fresh interpreter: argv[1] is the JSON request (export dirs, sentences, output file).
 _LOAD_WITHOUT_MOSAICBERT = r"""
@@ -74,13 +80,17 @@ def transformers5_path() -> str:
 @pytest.fixture(scope="module")
 def exports(minilm_dir, tmp_path_factory):
     """Networks as exported, 0 training steps: a tiny ALiBi + GeGLU MosaicBERT MLM (random init, padded vocab),
-    real MiniLM weights under a new 3-way MosaicBERT classifier, and a tiny transformers BERT (``hf_bert``)."""
+    real MiniLM weights under a new 3-way MosaicBERT classifier, a tiny transformers BERT (``hf_bert``) and a tiny
+    ModernBERT MLM and classifier (transformers' own classes, no remote code)."""
     torch.manual_seed(0)
     models = {
         "mosaic_mlm": build_composer_model("mosaic_bert", "mlm", model_config=TINY),
         "mosaic_cls": build_composer_model("mosaic_bert", "classification", num_labels=3, init_from=str(minilm_dir),
                                            model_config=EXACT_BERT, expected_new_weights=("classifier",)),
         "hf_bert": build_composer_model("hf_bert", "mlm", model_config=TINY),
+        "modernbert_mlm": build_composer_model("modernbert", "mlm", model_config=TINY_MODERNBERT),
+        "modernbert_cls": build_composer_model("modernbert", "classification", num_labels=2,
+                                               model_config=TINY_MODERNBERT),
     }
     root = tmp_path_factory.mktemp("exports")
     return {name: (model.eval(), export_to_hf(model, root / name)) for name, model in models.items()}
@@ -93,9 +103,7 @@ def _masked_sentences(news_sentences, count=4):
 
 
 def _load_elsewhere(exports, sentences, tmp_path, pythonpath: str | None) -> dict:
-    auto_classes = {"mosaic_mlm": "AutoModelForMaskedLM", "mosaic_cls": "AutoModelForSequenceClassification",
-                    "hf_bert": "AutoModelForMaskedLM"}
-    request = {"exports": {name: (str(directory), auto_classes[name]) for name, (_, directory) in exports.items()},
+    request = {"exports": {name: (str(directory), AUTO_CLASSES[name]) for name, (_, directory) in exports.items()},
                "sentences": sentences, "out": str(tmp_path / "results.pt")}
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no src/ of this checkout
     env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "hf_modules"), TOKENIZERS_PARALLELISM="false",
@@ -119,6 +127,7 @@ def test_exports_load_and_give_the_same_logits_without_mosaicbert(stack, exports
     assert results["mosaicbert_loaded"] == []
     assert results["modules"]["mosaic_mlm"].startswith("transformers_modules.")
     assert results["modules"]["hf_bert"].startswith("transformers.models.bert")
+    assert results["modules"]["modernbert_mlm"].startswith("transformers.models.modernbert")
 
     batch = dict(tokenizer(sentences, padding=True, return_tensors="pt"))
     real = batch["attention_mask"].bool()

@@ -8,6 +8,7 @@ is the reference for "phase 2's data and masks start at sample 0 of its own load
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -158,3 +159,15 @@ def test_a_started_phase_resumes_even_if_load_path_is_gone(news_mds, tmp_path):
     assert cfg.load_path.endswith("deleted/ep0-ba10-rank0.pt")
     with pytest.raises(ConfigError, match="config key 'load_path': no checkpoint file at"):
         load_config(args[0], [*args[1:], "autoresume=false"], PretrainConfig)
+
+
+def test_a_finished_phase_run_again_is_complete_not_restarted_from_the_phase_before(news_mds, phase1, phase2,
+                                                                                    tmp_path, capsys):
+    """A requeued phase-2 job (the same command, load_path and reset_time included) finds its own checkpoint at
+    max_duration: one line, nothing trained, its checkpoint untouched; it does not start over from phase 1."""
+    run_dir = tmp_path / "phase2"
+    shutil.copytree(phase2, run_dir, symlinks=True)
+    before = {p.name: p.read_bytes() for p in (run_dir / "checkpoints").glob("ep*.pt")}
+    assert pretrain_cli(phase2_args(news_mds, run_dir, f"load_path={phase1}", "reset_time=true")) == 0
+    assert f"is already complete at {PHASE2_STEPS}ba" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (run_dir / "checkpoints").glob("ep*.pt")} == before

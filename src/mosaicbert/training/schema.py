@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import torch
 from omegaconf import MISSING
 
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
+from mosaicbert.data.sources import DataContentError
 from mosaicbert.did_you_mean import did_you_mean
 from mosaicbert.models.validation import ModelSectionError, check_model_section, check_sequence_length
 from mosaicbert.models.weights import is_local_path
@@ -310,6 +312,22 @@ def _check_data_paths(loader: MLMLoaderConfig, key: str) -> None:
         if not os.path.isfile(os.path.join(path, "index.json")):
             raise ConfigError(f"config key '{where}.local': '{path}' is not an MDS dataset (no index.json); "
                               "convert one with convert_dataset.py")
+        _check_mds_index(os.path.join(path, "index.json"), where)
+
+
+def _check_mds_index(index: str, where: str) -> None:
+    """An index.json that does not parse (a copy cut short, a file overwritten) fails here in one line, not deep
+    inside Streaming's reader."""
+    try:
+        with open(index, encoding="utf-8") as f:
+            shards = json.load(f)["shards"]
+        if not isinstance(shards, list):
+            raise TypeError("'shards' is not a list")
+    except (ValueError, KeyError, TypeError) as err:
+        reason = f"invalid JSON ({err.msg} at line {err.lineno})" if isinstance(err, json.JSONDecodeError) else (
+            f"no shard list ({err})")
+        raise DataContentError(f"config key '{where}.local': '{index}' is not a readable MDS index: {reason}; "
+                               "convert the dataset again with convert_dataset.py") from None
 
 
 def mlm_head_prefixes(name: str) -> list[str]:
