@@ -42,9 +42,10 @@ def test_phases_scores_and_report(study):
     assert results["unigram"]["masked_tokens"] == masked and results["unigram"]["cross_entropy"] > 0
     assert sorted(runs["hf_bert"]["by_length"]) == ["32", "64"]
     assert runs["hf_bert"]["skipped"] == {"128": "longer than the 64-position table"}
-    # phase 2 started from phase 1's weights, and the two ways of packing trained different networks
+    # phase 2 started from phase 1's weights and trained on: both extensions differ from phase 1 (whether the two
+    # packings differ depends on a row crossing a document in the few steps a 2 s budget buys: not asserted)
     ce = {arm: runs[arm]["by_length"]["128"]["cross_entropy"] for arm in runs if "128" in runs[arm]["by_length"]}
-    assert len(set(ce.values())) == 3
+    assert ce["mosaic_bert_128"] != ce["mosaic_bert"] != ce["mosaic_bert_128_cross_document"]
     assert results["evaluation"]["documents"] == 2 and results["evaluation"]["tokens_per_document"] == 126
     report = (work / "report.md").read_text()
     assert "Packing with document boundaries" not in report  # its arms are not in this config
