@@ -45,7 +45,7 @@ def test_phases_scores_and_report(study):
     # phase 2 started from phase 1's weights and trained on: both extensions differ from phase 1 (whether the two
     # packings differ depends on a row crossing a document in the few steps a 2 s budget buys: not asserted)
     ce = {arm: runs[arm]["by_length"]["128"]["cross_entropy"] for arm in runs if "128" in runs[arm]["by_length"]}
-    assert ce["mosaic_bert_128"] != ce["mosaic_bert"] != ce["mosaic_bert_128_cross_document"]
+    assert ce["mosaic_bert"] not in (ce["mosaic_bert_128"], ce["mosaic_bert_128_cross_document"])
     assert results["evaluation"]["documents"] == 2 and results["evaluation"]["tokens_per_document"] == 126
     report = (work / "report.md").read_text()
     assert "Packing with document boundaries" not in report  # its arms are not in this config
