@@ -9,48 +9,20 @@ with its signature (the reference kernel, not counted: on a GPU it is one CUDA c
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
-from torch.overrides import TorchFunctionMode
 from transformers import DataCollatorForLanguageModeling
 
 from mosaicbert.architecture import ATTENTION_BACKENDS, AttentionContext
 from mosaicbert.architecture import attention as attention_module
+from mosaicbert.host_syncs import HostSyncCounter
 from mosaicbert.models import build_composer_model
 
 TINY = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96,
             attention_backend="flash_attn")
-SYNCING = {"item", "tolist", "__int__", "__float__", "__bool__", "__index__", "nonzero", "unique_consecutive",
-           "masked_select", "argwhere"}
-
-
-class HostSyncs(TorchFunctionMode):
-    """Records every call that copies a device value to the host (a boolean-tensor index counts as one)."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls: list[str] = []
-        self.counting = True
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        bool_index = name == "__getitem__" and isinstance(args[1], torch.Tensor) and args[1].dtype == torch.bool
-        if self.counting and (name in SYNCING or bool_index):
-            self.calls.append(name)
-        return func(*args, **(kwargs or {}))
-
-    @contextlib.contextmanager
-    def paused(self):
-        self.counting = False
-        try:
-            yield
-        finally:
-            self.counting = True
 
 
 def test_a_training_step_syncs_only_for_the_real_and_masked_token_counts(tokenizer, news_sentences, monkeypatch):
-    syncs = HostSyncs()
+    syncs = HostSyncCounter()
 
     def flash_kernel(qkv, cu_seqlens, max_seqlen, dropout_p=0.0, softmax_scale=None, causal=False,
                      alibi_slopes=None, **_):

@@ -104,6 +104,18 @@ def test_data_throughput_tiny(tmp_path, monkeypatch, capsys):
         "workers0_samples_per_s", "workers0_loader_only_samples_per_s", "workers_per_gpu")}
 
 
+def test_host_syncs_tiny_measures_both_variants_and_counts_the_removed_sync(tmp_path, monkeypatch):
+    out = tmp_path / "host-syncs"
+    assert run_script(REPO / "benchmarks" / "host_syncs.py", "--shape", "tiny", "--batch-size", "2", "--warmup", "0",
+                      "--steps", "1", "--precisions", "fp32", "--threads", "1", "--out", str(out),
+                      monkeypatch=monkeypatch) == 0
+    before, now = json.loads(out.with_suffix(".json").read_text())["results"]
+    assert before["sync_calls"].count("__int__") == 1 and "__int__" not in now["sync_calls"]
+    assert before["host_syncs"] == now["host_syncs"] + 1 and now["sync_calls"].count("nonzero") == 2
+    assert before["median_step_s"] > 0 and now["ratio_before_over_now"] > 0
+    assert "| fp32 | upper bound (now) |" in out.with_suffix(".md").read_text()
+
+
 def test_main_py_exits_130_on_sigint_and_keeps_its_checkpoint(news_mds, tmp_path):
     """SIGINT (Ctrl-C) to a real training process: one line, exit code 130, the checkpoints written so far intact."""
     args = tiny_run_args(news_mds, tmp_path, "max_duration=100000ba", "save_interval=2ba", "eval_loader=null")
