@@ -19,7 +19,6 @@ import datetime
 import json
 import random
 import statistics
-import time
 from pathlib import Path
 
 import torch
@@ -29,6 +28,7 @@ from mosaicbert.architecture import modeling_mosaic_bert
 from mosaicbert.architecture.attention import flash_attn_varlen_qkvpacked_func
 from mosaicbert.architecture.padding import padding_info
 from mosaicbert.data.news import load_news_articles
+from mosaicbert.gpu_check.timing import timed
 from mosaicbert.host_syncs import HostSyncCounter
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
@@ -45,16 +45,6 @@ def padding_info_exact(attention_mask, document_ids=None):
 VARIANTS = {"exact max_seqlen (before)": padding_info_exact, "upper bound (now)": padding_info}
 
 
-def timed_step(model, optimizer, batch, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    train_step(model, optimizer, batch)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
-
-
 def syncs_per_step(model, optimizer, batch) -> list[str]:
     counter = HostSyncCounter()
     with counter:
@@ -62,12 +52,35 @@ def syncs_per_step(model, optimizer, batch) -> list[str]:
     return counter.calls
 
 
+def compare_variants(model, optimizer, batches: list[dict], device: torch.device, warmup: int, steps: int,
+                     progress=lambda text: None) -> dict[str, dict]:
+    """Each variant of ``VARIANTS``: its measured step seconds (rounds after ``warmup``, the variants alternating
+    first within each round) and the host-syncing calls of one step. Also run by ``gpu_check.sh``."""
+    seconds = {name: [] for name in VARIANTS}
+    syncs = {}
+    try:
+        for round_index in range(warmup + steps):
+            batch = batches[round_index % len(batches)]
+            names = list(VARIANTS) if round_index % 2 == 0 else list(VARIANTS)[::-1]
+            for name in names:
+                modeling_mosaic_bert.padding_info = VARIANTS[name]
+                elapsed = timed(lambda: train_step(model, optimizer, batch), device)
+                if round_index >= warmup:
+                    seconds[name].append(elapsed)
+            progress(f"round {round_index + 1}/{warmup + steps} done")
+        for name in VARIANTS:
+            modeling_mosaic_bert.padding_info = VARIANTS[name]
+            syncs[name] = syncs_per_step(model, optimizer, batches[0])
+    finally:
+        modeling_mosaic_bert.padding_info = padding_info
+    return {name: {"step_s": seconds[name], "sync_calls": syncs[name]} for name in VARIANTS}
+
+
 def measure(args, device: torch.device, backend: str) -> list[dict]:
     tokenizer = load_tokenizer("bert-base-uncased")
     articles = load_news_articles()
     random.Random(17).shuffle(articles)
-    rounds = args.warmup + args.steps
-    workload = news_workload(tokenizer, articles, 128, args.batch_size, rounds)
+    workload = news_workload(tokenizer, articles, 128, args.batch_size, args.warmup + args.steps)
     batches = [{key: value.to(device) for key, value in batch.items()} for batch in workload.batches]
     rows = []
     for precision in args.precisions:
@@ -75,28 +88,13 @@ def measure(args, device: torch.device, backend: str) -> list[dict]:
         model = build_composer_model("mosaic_bert", "mlm", model_config={
             **SHAPES[args.shape], **DROPOUTS["mosaic_bert"], "attention_backend": backend}).to(device)
         model.autocast_dtype = PRECISIONS[precision]
-        optimizer = build_optimizer(OPTIMIZER, model)
-        seconds = {name: [] for name in VARIANTS}
-        syncs = {}
-        try:
-            for round_index in range(rounds):
-                batch = batches[round_index % len(batches)]
-                names = list(VARIANTS) if round_index % 2 == 0 else list(VARIANTS)[::-1]
-                for name in names:
-                    modeling_mosaic_bert.padding_info = VARIANTS[name]
-                    elapsed = timed_step(model, optimizer, batch, device)
-                    if round_index >= args.warmup:
-                        seconds[name].append(elapsed)
-                print(f"  {precision}: round {round_index + 1}/{rounds} done", flush=True)
-            for name in VARIANTS:
-                modeling_mosaic_bert.padding_info = VARIANTS[name]
-                syncs[name] = syncs_per_step(model, optimizer, batches[0])
-        finally:
-            modeling_mosaic_bert.padding_info = padding_info
-        before, now = (statistics.median(seconds[name]) for name in VARIANTS)
-        for name in VARIANTS:
-            rows.append({"precision": precision, "variant": name, "median_step_s": statistics.median(seconds[name]),
-                         "step_s": seconds[name], "host_syncs": len(syncs[name]), "sync_calls": syncs[name]})
+        measured = compare_variants(model, build_optimizer(OPTIMIZER, model), batches, device, args.warmup,
+                                    args.steps, lambda text: print(f"  {precision}: {text}", flush=True))
+        before, now = (statistics.median(measured[name]["step_s"]) for name in VARIANTS)
+        for name, result in measured.items():
+            rows.append({"precision": precision, "variant": name, "median_step_s": statistics.median(result["step_s"]),
+                         "step_s": result["step_s"], "host_syncs": len(result["sync_calls"]),
+                         "sync_calls": result["sync_calls"]})
         rows[-1]["ratio_before_over_now"] = before / now
     return rows
 

@@ -67,6 +67,11 @@ def test_dry_run_values(dry_run):
     assert sorted(throughput) == sorted(f"{name} seq {seq}" for name in MODEL_REGISTRY for seq in (128, 512))
     assert all(0 < r["values"]["mfu"] < 1 and r["values"]["real_tokens_per_s"] > 0 for r in throughput.values())
 
+    (syncs,) = rows_of(report, "host_syncs").values()  # the old exact max_seqlen: one more sync, an int()
+    before, now = syncs["values"]["sync_calls"].values()
+    assert "__int__" in before and "__int__" not in now and len(now) == len(before) - 1
+    assert syncs["values"]["backend"] == "sdpa" and syncs["values"]["ratio_before_over_now"] > 0
+
     fsdp = rows_of(report, "fsdp")
     assert fsdp["mosaic_bert units"]["values"]["units"] == 2 and fsdp["hf_bert units"]["values"]["units"] == 2
     assert fsdp["1 rank: save + resume"]["values"]["differing"] == 0

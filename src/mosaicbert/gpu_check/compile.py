@@ -46,7 +46,7 @@ class StepTimer(Callback):
 
 def train(profile: Profile, samples, collator, compile_config: dict | None) -> tuple[list[float], list[float]]:
     """Losses and step seconds of ``compile_steps`` steps, same seed, model, data and masks each call."""
-    from .throughput import benchmark_module
+    from .benchmark_scripts import benchmark_module
 
     torch.manual_seed(0)
     model = build_composer_model("mosaic_bert", "mlm", model_config=profile.compile_shape)
@@ -54,7 +54,8 @@ def train(profile: Profile, samples, collator, compile_config: dict | None) -> t
     trainer = Trainer(model=model, train_dataloader=DataLoader(samples, batch_size=profile.compile_batch[0],
                                                                collate_fn=collator),
                       max_duration=f"{profile.compile_steps}ba",
-                      optimizers=build_optimizer(benchmark_module().OPTIMIZER, model), loggers=[logger],
+                      optimizers=build_optimizer(benchmark_module("model_throughput").OPTIMIZER, model),
+                      loggers=[logger],
                       callbacks=[timer], device="gpu" if profile.device == "cuda" else "cpu",
                       precision="amp_bf16" if profile.device == "cuda" else "fp32", progress_bar=False,
                       log_to_console=False, seed=17, compile_config=compile_config)

@@ -58,8 +58,9 @@ class Profile:
 
 # Time estimate on one H200 (from the sizes; not yet measured): environment + data conversion 30 s, attention
 # 15 s, pretraining 3 main.py runs of a 4-layer model (400 steps, ~25 s start-up each) 120 s, throughput
-# (model builds, 4 x 13 interleaved base-size steps, peak samples) 40 s, FSDP 2 runs 70 s, GLUE 40 s,
-# compile (inductor compiles forward and backward of bert-base, ~60 s, then 30 steps each way) 100 s: ~7 min.
+# (model builds, 6 x 13 interleaved base-size steps, peak samples) 40 s, host_syncs (2 x 13 steps) 10 s, FSDP 2 runs
+# 70 s, GLUE 40 s, compile (inductor compiles forward and backward of bert-base, ~60 s, then 30 steps each way)
+# 100 s: ~7 min.
 GPU = Profile(
     name="gpu", device="cuda",
     # bf16 on CUDA: atomics in flash-attn's and index_add's backward make two identical runs differ in the

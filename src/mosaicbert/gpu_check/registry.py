@@ -37,6 +37,8 @@ CHECKS = {check.name: check for check in (
     Check("attention", "attention", (), "flash_attn / sdpa vs the reference kernel, fwd+bwd, bf16"),
     Check("pretraining", "pretraining", MAIN_PY, "main.py amp_bf16: loss falls; kill + restart"),
     Check("throughput", "throughput", ("composer", "streaming"), "tokens/s and MFU of every model family"),
+    Check("host_syncs", "host_syncs", ("composer", "streaming"),
+          "unpadding's max_seqlen sync removed: syncs per step, step time before / now"),
     Check("fsdp", "fsdp", MAIN_PY, "FSDP per layer on all devices: save, resume, export"),
     Check("glue", "glue_sweep", ("composer",), "glue.py sweep: one worker per GPU"),
     Check("compile", "compile", ("composer",), "compile_config vs eager: losses and speed"),

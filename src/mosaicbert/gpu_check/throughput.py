@@ -5,10 +5,8 @@ peak come from ``benchmarks/model_throughput.py`` (the CPU reference measurement
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import statistics
-import sys
 
 import torch
 
@@ -17,25 +15,16 @@ from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
 
-from .profiles import REPO, Profile, autocast_dtype
+from .benchmark_scripts import benchmark_module
+from .profiles import Profile, autocast_dtype
 from .report import Row, row
 from .timing import timed
 
 CHECK = "throughput"
 
 
-def benchmark_module():
-    """``benchmarks/model_throughput.py`` (a script, not a package) as a module."""
-    if "model_throughput" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("model_throughput", REPO / "benchmarks" / "model_throughput.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["model_throughput"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["model_throughput"]
-
-
 def run(profile: Profile, work_dir) -> list[Row]:
-    bench = benchmark_module()
+    bench = benchmark_module("model_throughput")
     device = torch.device(profile.device)
     rounds = profile.throughput_warmup + profile.throughput_steps
     tokenizer, articles = load_tokenizer("bert-base-uncased"), load_news_articles()
