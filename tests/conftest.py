@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,14 @@ def finished_tiny_run(tiny_run_args, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("finished")
     assert pretrain_cli(tiny_run_args(run_dir)) == 0
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def transformers5_path() -> str:
+    """The cached transformers 5 directory, to put first on PYTHONPATH (installed by the script on first use:
+    ~40 s, 280 MB)."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "transformers5_env.sh"
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHON": sys.executable}, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]

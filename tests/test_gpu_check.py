@@ -1,6 +1,7 @@
 """``bash scripts/gpu_check.sh``: the CPU dry run passes every check through the same code as on a GPU (real
-runs of main.py and glue.py, real text and tokenizer), a broken run fails with its line and exit 1, and
-without a GPU (and without --cpu-dry-run) the script says so in one line and exits 0."""
+runs of main.py and glue.py, real text and tokenizer), a broken run fails with its line and exit 1, on a GPU
+image's own stack (transformers 5, no Composer) the model-level checks run and the others say they are skipped,
+and without a GPU (and without --cpu-dry-run) the script says so in one line and exits 0."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(1800)
 
 
-def gpu_check(*args: str, timeout: float = 1700) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GPU_CHECK_PYTHON": sys.executable, "CUDA_VISIBLE_DEVICES": ""}
+def gpu_check(*args: str, timeout: float = 1700, **env_extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GPU_CHECK_PYTHON": sys.executable, "CUDA_VISIBLE_DEVICES": "", **env_extra}
     return subprocess.run(["bash", str(REPO / "scripts" / "gpu_check.sh"), *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -105,3 +106,26 @@ def test_without_a_gpu_one_line_and_exit_0(tmp_path):
         "gpu_check: no CUDA GPU visible (torch.cuda.is_available() is False); nothing to check "
         "(--cpu-dry-run runs the checks on CPU stand-ins)"]
     assert not (tmp_path / "out.json").exists()
+
+
+def test_an_image_without_composer_runs_the_model_level_checks_on_transformers_5(tmp_path, transformers5_path):
+    """A GPU image's own stack: transformers 5, no Composer, no Streaming. The attention check runs; each
+    trainer-level check is one skipped row naming what does not import; exit 0."""
+    image = tmp_path / "image"
+    for package in ("composer", "streaming"):
+        (image / package).mkdir(parents=True)
+        (image / package / "__init__.py").write_text(f"raise ImportError('{package} is not on this image')\n")
+    done = gpu_check("--cpu-dry-run", "--out", str(tmp_path / "out.json"), "--work-dir", str(tmp_path / "work"),
+                     timeout=600, PYTHONPATH=os.pathsep.join([str(image), transformers5_path]))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert report["machine"]["transformers"].startswith("5.") and report["machine"]["composer"] is None
+    attention = rows_of(report, "attention")
+    assert attention.pop("flash_attn")["status"] == "skipped"
+    assert attention and {r["status"] for r in attention.values()} == {"pass"}
+    for name, check in CHECKS.items():
+        if check.requires:
+            (skipped,) = rows_of(report, name).values()
+            missing = [p for p in check.requires if p in ("composer", "streaming")]
+            assert skipped["status"] == "skipped" and skipped["result"] == f"skipped: {', '.join(missing)} not importable"
+

@@ -68,15 +68,6 @@ torch.save(results, request["out"])
 """
 
 
-@pytest.fixture(scope="session")
-def transformers5_path() -> str:
-    """The cached transformers 5 directory (installed by the script on first use: ~40 s, 280 MB)."""
-    done = subprocess.run(["bash", str(REPO / "scripts/transformers5_env.sh")], capture_output=True, text=True,
-                          env={**os.environ, "PYTHON": sys.executable}, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip().splitlines()[-1]
-
-
 @pytest.fixture(scope="module")
 def exports(minilm_dir, tmp_path_factory):
     """Networks as exported, 0 training steps: a tiny ALiBi + GeGLU MosaicBERT MLM (random init, padded vocab),
