@@ -28,6 +28,7 @@ from mosaicbert.training.pretrain import build_trainer
 from mosaicbert.training.schema import PretrainConfig
 
 from .expected_warnings import expected_warnings_silenced
+from .ranks import rank_zero_value
 
 
 BUDGET_TOLERANCE = 0.10  # a run whose measured time is off its budget by more is flagged and re-planned
@@ -130,14 +131,15 @@ def calibrate(configs: dict[str, PretrainConfig], rounds: int, steps: int, echo=
 def calibrated(path, arms: list[str], config_of: Callable[[str], PretrainConfig], rounds: int, steps: int,
                save: Callable[[Any, dict], None], echo=print) -> dict[str, dict]:
     """Every arm's calibration from ``path``; the arms missing there are calibrated together (interleaved, as
-    :func:`calibrate`) and saved with ``save(path, all)``: an arm added later is measured with the other new ones."""
+    :func:`calibrate`) and saved with ``save(path, all)``: an arm added later is measured with the other new ones.
+    Under several ranks each rank calibrates, and all go on with rank 0's figures (one plan for every rank)."""
     import json
 
     saved = json.loads(path.read_text()) if path.is_file() else {}
     missing = [a for a in arms if a not in saved]
     if missing:
         echo(f"calibrating {', '.join(missing)}: {rounds} interleaved rounds of {steps} steps each ...")
-        saved.update(calibrate({a: config_of(a) for a in missing}, rounds, steps, echo))
+        saved.update(rank_zero_value(calibrate({a: config_of(a) for a in missing}, rounds, steps, echo)))
         save(path, saved)
     return {a: saved[a] for a in arms}
 

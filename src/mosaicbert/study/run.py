@@ -28,6 +28,7 @@ from .budget import (BUDGET_TOLERANCE, FlopCounter, budget_check, calibrated, re
                      steps_for_budget, training_masker)
 from .config import StudyConfig
 from .expected_warnings import expected_warnings_silenced
+from .ranks import rank_zero_value
 from .report import machine_info, write_outputs
 from .vocabulary import train_wordpiece
 
@@ -42,12 +43,14 @@ def _save(path: Path, data: Any) -> None:
 
 
 def stage(path: Path, compute: Callable[[], Any]) -> Any:
-    """The stage's saved result, or compute and save it."""
-    done = path.is_file()
-    dist.barrier()  # every rank takes the same branch
+    """The stage's saved result, or compute it (on every rank) and save rank 0's, which every rank goes on with.
+    Rank 0 keeps the record, so rank 0 reads it and says for all ranks whether the stage is done."""
+    done = dist.get_global_rank() == 0 and path.is_file()
+    saved = json.loads(path.read_text(encoding="utf-8")) if done else None
+    done, saved = rank_zero_value((done, saved))
     if done:
-        return json.loads(path.read_text(encoding="utf-8"))
-    result = compute()
+        return saved
+    result = rank_zero_value(compute())
     _save(path, result)
     return result
 
