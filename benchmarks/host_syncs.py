@@ -4,7 +4,7 @@ Before issue 22, ``padding_info`` read the longest sequence back to the host (``
 forward pass; flash-attn needs only an upper bound, and the padded length is one without a sync. This measures
 both in one process on the same batches (real news, truncated and padded to 128, 30% masking), interleaved step
 by step (the order alternates), after warm-up: the median step time of each, their ratio, and the host syncs one
-step makes (counted by ``mosaicbert.host_syncs.HostSyncCounter``). On a CPU a sync costs nothing (there is no
+step makes (``mosaicbert.benchmarking.host_syncs``). On a CPU a sync costs nothing (there is no
 queue to drain), so the ratio there is ~1; the saving is on a GPU, where ``--device cuda`` runs flash-attn.
 
     python benchmarks/host_syncs.py [--shape base] [--batch-size 16] [--steps 10] [--warmup 2]
@@ -14,7 +14,6 @@ queue to drain), so the ratio there is ~1; the saving is on a GPU, where ``--dev
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import random
@@ -23,65 +22,24 @@ from pathlib import Path
 
 import torch
 
-from model_throughput import DROPOUTS, OPTIMIZER, PRECISIONS, SHAPES, machine, news_workload, train_step
-from mosaicbert.architecture import modeling_mosaic_bert
+from model_throughput import PRECISIONS, SHAPES, machine
 from mosaicbert.architecture.attention import flash_attn_varlen_qkvpacked_func
-from mosaicbert.architecture.padding import padding_info
+from mosaicbert.benchmarking.host_syncs import VARIANTS, compare_variants
+from mosaicbert.benchmarking.news_batches import news_batches
+from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER
 from mosaicbert.data.news import load_news_articles
-from mosaicbert.gpu_check.timing import timed
-from mosaicbert.host_syncs import HostSyncCounter
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
 from mosaicbert.training.precision import cpu_bf16_skip_note
 
 
-def padding_info_exact(attention_mask, document_ids=None):
-    """The pre-issue-22 ``padding_info``: ``max_seqlen`` is the exact longest sequence, read to the host."""
-    info = padding_info(attention_mask, document_ids)
-    return dataclasses.replace(info, max_seqlen=int(info.cu_seqlens.diff().max()) if info.batch_size else 0)
-
-
-VARIANTS = {"exact max_seqlen (before)": padding_info_exact, "upper bound (now)": padding_info}
-
-
-def syncs_per_step(model, optimizer, batch) -> list[str]:
-    counter = HostSyncCounter()
-    with counter:
-        train_step(model, optimizer, batch)
-    return counter.calls
-
-
-def compare_variants(model, optimizer, batches: list[dict], device: torch.device, warmup: int, steps: int,
-                     progress=lambda text: None) -> dict[str, dict]:
-    """Each variant of ``VARIANTS``: its measured step seconds (rounds after ``warmup``, the variants alternating
-    first within each round) and the host-syncing calls of one step. Also run by ``gpu_check.sh``."""
-    seconds = {name: [] for name in VARIANTS}
-    syncs = {}
-    try:
-        for round_index in range(warmup + steps):
-            batch = batches[round_index % len(batches)]
-            names = list(VARIANTS) if round_index % 2 == 0 else list(VARIANTS)[::-1]
-            for name in names:
-                modeling_mosaic_bert.padding_info = VARIANTS[name]
-                elapsed = timed(lambda: train_step(model, optimizer, batch), device)
-                if round_index >= warmup:
-                    seconds[name].append(elapsed)
-            progress(f"round {round_index + 1}/{warmup + steps} done")
-        for name in VARIANTS:
-            modeling_mosaic_bert.padding_info = VARIANTS[name]
-            syncs[name] = syncs_per_step(model, optimizer, batches[0])
-    finally:
-        modeling_mosaic_bert.padding_info = padding_info
-    return {name: {"step_s": seconds[name], "sync_calls": syncs[name]} for name in VARIANTS}
-
-
 def measure(args, device: torch.device, backend: str) -> list[dict]:
     tokenizer = load_tokenizer("bert-base-uncased")
     articles = load_news_articles()
     random.Random(17).shuffle(articles)
-    workload = news_workload(tokenizer, articles, 128, args.batch_size, args.warmup + args.steps)
-    batches = [{key: value.to(device) for key, value in batch.items()} for batch in workload.batches]
+    batches = [{key: value.to(device) for key, value in batch.items()}
+               for batch in news_batches(tokenizer, articles, 128, args.batch_size, args.warmup + args.steps)]
     rows = []
     for precision in args.precisions:
         torch.manual_seed(0)

@@ -49,13 +49,14 @@ from torch.distributed._tools.mem_tracker import MemTracker  # private API: the 
 
 from mosaicbert.architecture import IGNORE_INDEX
 from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
+from mosaicbert.benchmarking.news_batches import news_batches, pad_batch
+from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER, PEAK_SHAPES, batch_flops, matmul_peak, train_step
 from mosaicbert.data.conversion import ConversionOptions, convert_split
 from mosaicbert.data.loaders import build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.data.sources import open_source
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model
-from mosaicbert.models.flops import step_flops
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
 from mosaicbert.training.precision import cpu_bf16_skip_note
@@ -64,11 +65,6 @@ SHAPES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
 }
-# Both families train with the MosaicBERT pretraining dropouts, so only architecture and implementation differ.
-# each family's pretraining dropout, in its own config keys
-BERT_DROPOUTS = {"attention_probs_dropout_prob": 0.0, "hidden_dropout_prob": 0.1}
-DROPOUTS = {"mosaic_bert": BERT_DROPOUTS, "hf_bert": BERT_DROPOUTS,
-            "modernbert": {"attention_dropout": 0.0, "embedding_dropout": 0.0, "mlp_dropout": 0.0}}
 MODELS = {
     "hf_bert": ("hf_bert", {}),
     "mosaic_glu": ("mosaic_bert", {"ffn_type": "glu"}),
@@ -78,8 +74,6 @@ MODELS = {
 assert {name for name, _ in MODELS.values()} == set(MODEL_REGISTRY), "every model family is measured"
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 PACKED_POLICIES = ["boundaries", "cross", "padded"]
-OPTIMIZER = {"name": "decoupled_adamw", "lr": 1.0e-5, "betas": [0.9, 0.98], "eps": 1.0e-6, "weight_decay": 1.0e-5}
-PAD_TOKEN_ID = 0
 NUM_LABELS = 3
 
 
@@ -112,49 +106,9 @@ class Config:
         return f"{self.workload}/{self.model}/{self.padding}/{self.precision}"
 
 
-PEAK_SHAPES = ((4096, 768, 3072), (4096, 3072, 768), (2048, 2048, 2048))  # (tokens, in, out) of F.linear
-
-
-def matmul_peak(dtype: torch.dtype, shapes=PEAK_SHAPES, repeats: int = 5, device: str = "cpu") -> float:
-    """Best median FLOP/s of ``F.linear`` in ``dtype`` over ``shapes`` (bert-base projections), current threads;
-    on CUDA each call is timed between synchronisations (scripts/gpu_check.sh)."""
-    best = 0.0
-    for tokens, d_in, d_out in shapes:
-        x = torch.randn(tokens, d_in, dtype=dtype, device=device)
-        weight = torch.randn(d_out, d_in, dtype=dtype, device=device)
-        times = []
-        for _ in range(repeats + 2):
-            sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
-            sync()
-            start = time.perf_counter()
-            torch.nn.functional.linear(x, weight)
-            sync()
-            times.append(time.perf_counter() - start)
-        best = max(best, 2 * tokens * d_in * d_out / statistics.median(times[2:]))
-    return best
-
-
-def pad_batch(rows: list[list[int]], length: int, token_types: list[list[int]] | None = None) -> dict:
-    """Right-pad token id lists to ``length`` (longer rows keep their first ``length - 1`` ids and the last)."""
-    batch = {key: torch.zeros(len(rows), length, dtype=torch.long)
-             for key in ("input_ids", "attention_mask", "token_type_ids")}
-    for i, ids in enumerate(rows):
-        if len(ids) > length:
-            ids = ids[:length - 1] + ids[-1:]
-        batch["input_ids"][i, :len(ids)] = torch.tensor(ids)
-        batch["attention_mask"][i, :len(ids)] = 1
-        if token_types is not None:
-            batch["token_type_ids"][i, :len(ids)] = torch.tensor(token_types[i][:len(ids)])
-    batch["input_ids"][batch["attention_mask"] == 0] = PAD_TOKEN_ID
-    return batch
-
-
 def news_workload(tokenizer, articles: list[str], seq_len: int, batch_size: int, count: int) -> Workload:
     """Pretraining batches: articles truncated and padded to ``seq_len`` (as the recipe's dataset), 30% masked."""
-    masker = MLMMasker(tokenizer, rate=0.30, seed=17)
-    ids = tokenizer(articles[:batch_size * count], truncation=True, max_length=seq_len)["input_ids"]
-    batches = [masker(pad_batch(ids[i:i + batch_size], seq_len)) for i in range(0, len(ids), batch_size)]
-    return Workload(f"news{seq_len}", "mlm", batches,
+    return Workload(f"news{seq_len}", "mlm", news_batches(tokenizer, articles, seq_len, batch_size, count),
                     {name: ["recipe"] for name in MODELS},
                     f"news articles truncated/padded to {seq_len}, batch {batch_size}, 30% masking")
 
@@ -232,21 +186,6 @@ def apply_padding(batch: dict[str, torch.Tensor], policy: str) -> dict[str, torc
     length = int(policy[3:])
     extra = length - batch["input_ids"].shape[1]
     return {k: torch.nn.functional.pad(v, (0, extra)) if v.dim() == 2 else v for k, v in batch.items()}
-
-
-def batch_flops(network_config, batch: dict[str, torch.Tensor], task: str) -> tuple[float, float]:
-    """(FLOPs the model executes on ``batch``, FLOPs the architecture needs for the real tokens only)."""
-    masked = float((batch["labels"] != IGNORE_INDEX).sum()) if task == "mlm" else 0.0
-    sequences = len(batch["attention_mask"]) if task == "classification" else 0
-    return step_flops(network_config, batch["attention_mask"], masked, sequences, batch.get(DOCUMENT_IDS))
-
-
-def train_step(model, optimizer, batch: dict[str, torch.Tensor]) -> None:
-    """One optimizer step as Composer's Trainer runs it: forward, loss, backward, step."""
-    optimizer.zero_grad(set_to_none=True)
-    loss = model.loss(model(batch), batch)
-    loss.backward()
-    optimizer.step()
 
 
 def peak_memory(model, optimizer, batch) -> int:

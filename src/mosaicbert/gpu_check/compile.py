@@ -13,6 +13,8 @@ from composer.loggers import InMemoryLogger
 from torch.utils.data import DataLoader
 from transformers import DataCollatorForLanguageModeling
 
+from mosaicbert.benchmarking.steps import OPTIMIZER
+from mosaicbert.benchmarking.timing import synchronize
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
@@ -20,7 +22,6 @@ from mosaicbert.training import build_optimizer
 
 from .profiles import Profile
 from .report import Row, row
-from .timing import synchronize
 
 CHECK = "compile"
 
@@ -46,16 +47,13 @@ class StepTimer(Callback):
 
 def train(profile: Profile, samples, collator, compile_config: dict | None) -> tuple[list[float], list[float]]:
     """Losses and step seconds of ``compile_steps`` steps, same seed, model, data and masks each call."""
-    from .benchmark_scripts import benchmark_module
-
     torch.manual_seed(0)
     model = build_composer_model("mosaic_bert", "mlm", model_config=profile.compile_shape)
     logger, timer = InMemoryLogger(), StepTimer(profile.device)
     trainer = Trainer(model=model, train_dataloader=DataLoader(samples, batch_size=profile.compile_batch[0],
                                                                collate_fn=collator),
                       max_duration=f"{profile.compile_steps}ba",
-                      optimizers=build_optimizer(benchmark_module("model_throughput").OPTIMIZER, model),
-                      loggers=[logger],
+                      optimizers=build_optimizer(OPTIMIZER, model), loggers=[logger],
                       callbacks=[timer], device="gpu" if profile.device == "cuda" else "cpu",
                       precision="amp_bf16" if profile.device == "cuda" else "fp32", progress_bar=False,
                       log_to_console=False, seed=17, compile_config=compile_config)

@@ -1,7 +1,7 @@
 """Unpadding's host syncs on the device: MosaicBERT training steps at the throughput shape, seq 128, with the old
 exact ``max_seqlen`` (the longest sequence read back to the host every forward) and with the upper bound used now,
 interleaved on the same batches, plus the host-syncing calls of one step. The measurement is
-``benchmarks/host_syncs.py`` (the CPU reference run). It passes when the upper bound removes exactly that sync; the
+``mosaicbert.benchmarking.host_syncs``, as in ``benchmarks/host_syncs.py`` (the CPU reference run). It passes when the upper bound removes exactly that sync; the
 step times are reported, not judged: a sync stalls a GPU's queue and costs a CPU nothing."""
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
 
-from .benchmark_scripts import benchmark_module
+from mosaicbert.benchmarking.host_syncs import compare_variants
+from mosaicbert.benchmarking.news_batches import news_batches
+from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER
 from .profiles import Profile, autocast_dtype
 from .report import Row, row
 
@@ -26,19 +28,17 @@ SEQ_LEN = 128
 
 
 def run(profile: Profile, work_dir) -> list[Row]:
-    throughput = benchmark_module("model_throughput")
-    bench = benchmark_module("host_syncs")  # imports model_throughput: the one just loaded
     device = torch.device(profile.device)
     tokenizer, articles = load_tokenizer("bert-base-uncased"), load_news_articles()
     random.Random(17).shuffle(articles)
     batch_size, rounds = profile.throughput_batches[SEQ_LEN], profile.throughput_warmup + profile.throughput_steps
-    workload = throughput.news_workload(tokenizer, articles, SEQ_LEN, batch_size, rounds)
-    batches = [{key: value.to(device) for key, value in batch.items()} for batch in workload.batches]
+    batches = [{key: value.to(device) for key, value in batch.items()}
+               for batch in news_batches(tokenizer, articles, SEQ_LEN, batch_size, rounds)]
     torch.manual_seed(0)
     model = build_composer_model("mosaic_bert", "mlm",
-                                 model_config={**profile.throughput_shape, **throughput.DROPOUTS["mosaic_bert"]},
+                                 model_config={**profile.throughput_shape, **DROPOUTS["mosaic_bert"]},
                                  autocast_dtype=autocast_dtype(profile)).to(device)
-    measured = bench.compare_variants(model, build_optimizer(throughput.OPTIMIZER, model), batches, device,
+    measured = compare_variants(model, build_optimizer(OPTIMIZER, model), batches, device,
                                       profile.throughput_warmup, profile.throughput_steps)
     (before_name, before), (now_name, now) = measured.items()
     removed = len(before["sync_calls"]) - len(now["sync_calls"])

@@ -1,7 +1,7 @@
 """Training tokens/s and MFU of every family in ``MODEL_REGISTRY`` at base shape, seq 128 and 512: full optimizer
 steps (DecoupledAdamW, bf16 autocast; fp32 in the CPU dry run) on the recipe's news batches, all configurations interleaved step by step
 in this process, against the matmul peak of that dtype sampled between the rounds. The batches, FLOP counts, step and
-peak come from ``benchmarks/model_throughput.py`` (the CPU reference measurement), so both count alike."""
+peak are ``mosaicbert.benchmarking``'s, as in ``benchmarks/model_throughput.py`` (the CPU reference measurement)."""
 
 from __future__ import annotations
 
@@ -15,38 +15,39 @@ from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
 
-from .benchmark_scripts import benchmark_module
+from mosaicbert.benchmarking.news_batches import news_batches
+from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER, batch_flops, matmul_peak, train_step
+from mosaicbert.benchmarking.timing import timed
+
 from .profiles import Profile, autocast_dtype
 from .report import Row, row
-from .timing import timed
 
 CHECK = "throughput"
 
 
 def run(profile: Profile, work_dir) -> list[Row]:
-    bench = benchmark_module("model_throughput")
     device = torch.device(profile.device)
     rounds = profile.throughput_warmup + profile.throughput_steps
     tokenizer, articles = load_tokenizer("bert-base-uncased"), load_news_articles()
     random.Random(17).shuffle(articles)
-    workloads = {seq: bench.news_workload(tokenizer, articles, seq, batch, rounds)
+    workloads = {seq: news_batches(tokenizer, articles, seq, batch, rounds)
                  for seq, batch in profile.throughput_batches.items()}
     models = {}
     for name in MODEL_REGISTRY:
         torch.manual_seed(0)
-        model = build_composer_model(name, "mlm", model_config={**profile.throughput_shape, **bench.DROPOUTS[name]},
+        model = build_composer_model(name, "mlm", model_config={**profile.throughput_shape, **DROPOUTS[name]},
                                      autocast_dtype=autocast_dtype(profile)).to(device)
-        models[name] = (model, build_optimizer(bench.OPTIMIZER, model))
+        models[name] = (model, build_optimizer(OPTIMIZER, model))
     configs = [(seq, name) for seq in workloads for name in models]
     seconds = {config: [] for config in configs}
     peaks = []
     for round_index in range(rounds):
-        peaks.append(bench.matmul_peak(autocast_dtype(profile) or torch.float32, profile.peak_shapes, device=profile.device))
+        peaks.append(matmul_peak(autocast_dtype(profile) or torch.float32, profile.peak_shapes, device=profile.device))
         shift = round_index % len(configs)
         for seq, name in configs[shift:] + configs[:shift]:
             model, optimizer = models[name]
-            batch = {k: v.to(device) for k, v in workloads[seq].batches[round_index % rounds].items()}
-            step = timed(lambda: bench.train_step(model, optimizer, batch), device)
+            batch = {k: v.to(device) for k, v in workloads[seq][round_index % rounds].items()}
+            step = timed(lambda: train_step(model, optimizer, batch), device)
             if round_index >= profile.throughput_warmup:
                 seconds[(seq, name)].append((step, round_index))
     peak = statistics.median(peaks)
@@ -56,8 +57,8 @@ def run(profile: Profile, work_dir) -> list[Row]:
         network_config = models[name][0].model.config
         tokens, mfu = [], []
         for step, round_index in seconds[(seq, name)]:
-            batch = workloads[seq].batches[round_index % rounds]
-            executed, _ = bench.batch_flops(network_config, batch, "mlm")
+            batch = workloads[seq][round_index % rounds]
+            executed, _ = batch_flops(network_config, batch, "mlm")
             tokens.append(float(batch["attention_mask"].sum()) / step)
             mfu.append(executed / step / peak)
         tokens_per_s, median_mfu = statistics.median(tokens), statistics.median(mfu)
