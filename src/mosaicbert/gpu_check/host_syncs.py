@@ -1,8 +1,9 @@
 """Unpadding's host syncs on the device: MosaicBERT training steps at the throughput shape, seq 128, with the old
 exact ``max_seqlen`` (the longest sequence read back to the host every forward) and with the upper bound used now,
-interleaved on the same batches, plus the host-syncing calls of one step. The measurement is
-``mosaicbert.benchmarking.host_syncs``, as in ``benchmarks/host_syncs.py`` (the CPU reference run). It passes when the upper bound removes exactly that sync; the
-step times are reported, not judged: a sync stalls a GPU's queue and costs a CPU nothing."""
+interleaved on the same batches, plus the host-syncing calls of one step, measured by
+``mosaicbert.benchmarking.host_syncs`` (as ``benchmarks/host_syncs.py``, the CPU reference run). It passes when the
+upper bound removes exactly that sync; the step times are reported, not judged: a sync stalls a GPU's queue and
+costs a CPU nothing."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ import statistics
 import torch
 
 from mosaicbert.architecture.attention import resolve_attention_backend
+from mosaicbert.benchmarking.host_syncs import compare_variants
+from mosaicbert.benchmarking.news_batches import news_batches
+from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
 
-from mosaicbert.benchmarking.host_syncs import compare_variants
-from mosaicbert.benchmarking.news_batches import news_batches
-from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER
 from .profiles import Profile, autocast_dtype
 from .report import Row, row
 
@@ -39,7 +40,7 @@ def run(profile: Profile, work_dir) -> list[Row]:
                                  model_config={**profile.throughput_shape, **DROPOUTS["mosaic_bert"]},
                                  autocast_dtype=autocast_dtype(profile)).to(device)
     measured = compare_variants(model, build_optimizer(OPTIMIZER, model), batches, device,
-                                      profile.throughput_warmup, profile.throughput_steps)
+                                profile.throughput_warmup, profile.throughput_steps)
     (before_name, before), (now_name, now) = measured.items()
     removed = len(before["sync_calls"]) - len(now["sync_calls"])
     ok = "__int__" in before["sync_calls"] and "__int__" not in now["sync_calls"] and removed == 1

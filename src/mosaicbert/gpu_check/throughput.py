@@ -10,14 +10,13 @@ import statistics
 
 import torch
 
+from mosaicbert.benchmarking.news_batches import news_batches
+from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER, batch_flops, matmul_peak, train_step
+from mosaicbert.benchmarking.timing import timed
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training import build_optimizer
-
-from mosaicbert.benchmarking.news_batches import news_batches
-from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER, batch_flops, matmul_peak, train_step
-from mosaicbert.benchmarking.timing import timed
 
 from .profiles import Profile, autocast_dtype
 from .report import Row, row

@@ -25,10 +25,10 @@ from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.architecture.padding import DOCUMENT_IDS
 from mosaicbert.models.flops import step_flops
 from mosaicbert.training.pretrain import build_trainer
+from mosaicbert.training.ranks import rank_zero_value
 from mosaicbert.training.schema import PretrainConfig
 
 from .expected_warnings import expected_warnings_silenced
-from .ranks import rank_zero_value
 
 
 BUDGET_TOLERANCE = 0.10  # a run whose measured time is off its budget by more is flagged and re-planned

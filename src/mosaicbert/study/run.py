@@ -22,13 +22,13 @@ from composer.utils import dist, get_device
 
 from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.training import ConfigError
+from mosaicbert.training.ranks import rank_zero_value
 
 from .arms import arm_config, data_dir, tokenizer_name, vocabulary_dir
 from .budget import (BUDGET_TOLERANCE, FlopCounter, budget_check, calibrated, release, replanned_steps,
                      steps_for_budget, training_masker)
 from .config import StudyConfig
 from .expected_warnings import expected_warnings_silenced
-from .ranks import rank_zero_value
 from .report import machine_info, write_outputs
 from .vocabulary import train_wordpiece
 

@@ -18,6 +18,7 @@ from composer.utils import dist, format_name_with_dist
 
 from .checkpoints import LATEST
 from .config import ConfigError
+from .ranks import rank_zero_value
 from .schema import PretrainConfig
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,7 @@ def resumed_own_checkpoint(cfg: PretrainConfig, trainer: Trainer) -> Optional[st
 
 def completed_run(cfg: PretrainConfig, trainer: Trainer) -> Optional[CompletedRun]:
     """This run already at ``max_duration`` (None: there is training to do); a shorter one is a ConfigError."""
-    found = None
-    if dist.get_global_rank() == 0:
-        found = _check(cfg, trainer)
-    decision = [found]
-    dist.broadcast_object_list(decision, src=0)
-    found = decision[0]
+    found = rank_zero_value(_check(cfg, trainer) if dist.get_global_rank() == 0 else None)
     if isinstance(found, str):
         raise ConfigError(found)
     return found
