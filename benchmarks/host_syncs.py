@@ -4,7 +4,7 @@ Before issue 22, ``padding_info`` read the longest sequence back to the host (``
 forward pass; flash-attn needs only an upper bound, and the padded length is one without a sync. This measures
 both in one process on the same batches (real news, truncated and padded to 128, 30% masking), interleaved step
 by step (the order alternates), after warm-up: the median step time of each, their ratio, and the host syncs one
-step makes (``mosaicbert.benchmarking.host_syncs``). On a CPU a sync costs nothing (there is no
+step makes (``mosaicbert.measurement.host_syncs``). On a CPU a sync costs nothing (there is no
 queue to drain), so the ratio there is ~1; the saving is on a GPU, where ``--device cuda`` runs flash-attn.
 
     python benchmarks/host_syncs.py [--shape base] [--batch-size 16] [--steps 10] [--warmup 2]
@@ -24,14 +24,14 @@ import torch
 
 from model_throughput import PRECISIONS, SHAPES, machine
 from mosaicbert.architecture.attention import flash_attn_varlen_qkvpacked_func
-from mosaicbert.benchmarking.host_syncs import VARIANTS, compare_variants
-from mosaicbert.benchmarking.news_batches import news_batches
-from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER
+from mosaicbert.measurement.host_syncs import VARIANTS, compare_variants
+from mosaicbert.measurement.news_batches import news_batches
+from mosaicbert.measurement.steps import DROPOUTS, OPTIMIZER
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.training import build_optimizer
-from mosaicbert.training.precision import cpu_bf16_skip_note
+from mosaicbert.config.components import build_optimizer
+from mosaicbert.precision import cpu_bf16_skip_note
 
 
 def measure(args, device: torch.device, backend: str) -> list[dict]:

@@ -49,8 +49,8 @@ from torch.distributed._tools.mem_tracker import MemTracker  # private API: the 
 
 from mosaicbert.architecture import IGNORE_INDEX
 from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
-from mosaicbert.benchmarking.news_batches import news_batches, pad_batch
-from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER, PEAK_SHAPES, batch_flops, matmul_peak, train_step
+from mosaicbert.measurement.news_batches import news_batches, pad_batch
+from mosaicbert.measurement.steps import DROPOUTS, OPTIMIZER, PEAK_SHAPES, batch_flops, matmul_peak, train_step
 from mosaicbert.data.conversion import ConversionOptions, convert_split
 from mosaicbert.data.loaders import build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
@@ -58,8 +58,8 @@ from mosaicbert.data.news import load_news_articles
 from mosaicbert.data.sources import open_source
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.training import build_optimizer
-from mosaicbert.training.precision import cpu_bf16_skip_note
+from mosaicbert.config.components import build_optimizer
+from mosaicbert.precision import cpu_bf16_skip_note
 
 SHAPES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},

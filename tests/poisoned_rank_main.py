@@ -11,7 +11,7 @@ from composer.core import Callback, State
 from composer.loggers import Logger
 from composer.utils import dist
 
-from mosaicbert.training.registries import CALLBACKS
+from mosaicbert.config.components import CALLBACKS
 from mosaicbert.training.cli import pretrain_cli
 
 

@@ -20,9 +20,9 @@ from mosaicbert.algorithms import batch_size_warmup
 from mosaicbert.algorithms.batch_size_warmup import BatchSizeWarmup
 from mosaicbert.data.loaders import count_real_tokens
 from mosaicbert.training.cli import pretrain_cli
-from mosaicbert.training.config import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.pretrain import build_trainer
-from mosaicbert.training.registries import build_algorithms
+from mosaicbert.config.components import build_algorithms
 from mosaicbert.training.schema import PretrainConfig
 
 STEPS, BATCH, START = 10, 16, 4

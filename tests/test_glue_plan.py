@@ -9,7 +9,7 @@ import pytest
 from mosaicbert.finetune.cli import glue_main
 from mosaicbert.finetune.config import GlueConfig
 from mosaicbert.finetune.glue_plan import plan_jobs
-from mosaicbert.training import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "yamls" / "test" / "glue-tiny.yaml"

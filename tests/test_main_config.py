@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from mosaicbert.training import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.cli import pretrain_cli
 from mosaicbert.training.schema import PretrainConfig
 
@@ -63,8 +63,8 @@ def test_tiny_config_validates_and_overrides_apply(mds_dir):
 
 
 def test_amp_bf16_on_cpu_becomes_model_autocast(monkeypatch):
-    from mosaicbert.training import resolve_precision
-    from mosaicbert.training.precision import CPU_BF16_ENV, cpu_bf16_decision
+    from mosaicbert.precision import resolve_precision
+    from mosaicbert.precision import CPU_BF16_ENV, cpu_bf16_decision
     import torch
 
     monkeypatch.setenv(CPU_BF16_ENV, "1")  # whatever this CPU is (the decision itself: test_training_precision.py)

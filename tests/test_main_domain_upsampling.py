@@ -11,7 +11,7 @@ from composer.core import Callback
 
 from mosaicbert.data.loaders import build_text_dataset
 from mosaicbert.training.cli import pretrain_cli
-from mosaicbert.training.registries import CALLBACKS
+from mosaicbert.config.components import CALLBACKS
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "test" / "mosaic-bert-tiny.yaml"

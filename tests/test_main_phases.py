@@ -21,7 +21,7 @@ from test_main_config import data_overrides, mds_dir  # noqa: F401 - mds_dir is 
 from test_main_e2e import REPO, event_files, run_args, scalars, subprocess_env, weights
 
 from mosaicbert.training.cli import pretrain_cli
-from mosaicbert.training.config import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.schema import PretrainConfig
 
 PHASE1_STEPS = 10

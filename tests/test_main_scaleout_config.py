@@ -7,7 +7,7 @@ import pytest
 from test_main_config import TINY, data_overrides, mds_dir, run_cli  # noqa: F401 - mds_dir is a fixture
 
 from mosaicbert.data.loaders import build_text_dataset
-from mosaicbert.training import load_config
+from mosaicbert.config.loading import load_config
 from mosaicbert.training.schema import PretrainConfig
 
 

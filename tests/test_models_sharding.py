@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 from transformers import DataCollatorForLanguageModeling
 
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model, full_network
-from mosaicbert.training.config import ConfigError
+from mosaicbert.config.loading import ConfigError
 from mosaicbert.training.fsdp import build_fsdp_config
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)

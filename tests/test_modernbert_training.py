@@ -21,7 +21,7 @@ from mosaicbert.finetune.data import read_table
 from mosaicbert.finetune.glue_sweep import run_glue
 from mosaicbert.finetune.glue_tasks import GLUE_TASKS
 from mosaicbert.models import read_weights
-from mosaicbert.training import load_config
+from mosaicbert.config.loading import load_config
 from mosaicbert.training.cli import pretrain_cli
 
 from test_main_e2e import assert_nonfinite_stop, assert_same_weights, event_files, run_two_ranks, scalars

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mosaicbert.finetune.config import GlueConfig
-from mosaicbert.training import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.schema import PretrainConfig
 
 from test_main_config import TINY, data_overrides, mds_dir, run_cli  # noqa: F401

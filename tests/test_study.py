@@ -21,7 +21,7 @@ from mosaicbert.study.evaluation import arm_heldout_mlm
 from mosaicbert.study.run import run_study, stage
 from mosaicbert.study.vocabulary import train_wordpiece
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.training import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.pretrain import build_trainer
 
 REPO = Path(__file__).resolve().parents[1]

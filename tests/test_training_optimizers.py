@@ -8,8 +8,8 @@ from composer.optim import DecoupledAdamW
 
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.models import build_composer_model
-from mosaicbert.training import build_optimizer
-from mosaicbert.training.fused_adamw import FusedDecoupledAdamW
+from mosaicbert.config.components import build_optimizer
+from mosaicbert.optim.fused_adamw import FusedDecoupledAdamW
 
 # no dropout: both runs see identical forward passes
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,

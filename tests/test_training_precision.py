@@ -8,8 +8,8 @@ import os
 import pytest
 import torch
 
-from mosaicbert.training import precision
-from mosaicbert.training.precision import CPU_BF16_ENV, cpu_bf16_skip_note, resolve_precision
+from mosaicbert import precision
+from mosaicbert.precision import CPU_BF16_ENV, cpu_bf16_skip_note, resolve_precision
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def evaluate_by_length(model: str, data: Path, lengths: list[int], *, tokens: in
                        rate: float, seed: int, device: str, precision: str, tokenizer: str | None = None,
                        out: Path | None = None, progress: bool = True, echo: Callable[[str], None] = print) -> dict:
     """Score ``model`` at each of ``lengths``; print the table, write ``out`` (JSON) if given; return the results."""
-    from mosaicbert.training import resolve_precision
+    from mosaicbert.precision import resolve_precision
 
     from .heldout_mlm import heldout_mlm, heldout_samples
     from .mlm_model import load_mlm_model

@@ -37,7 +37,7 @@ def evaluate_mlm_cli(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)  # bad usage: argparse's one line and exit code 2
 
     def run() -> None:
-        from mosaicbert.training import default_device
+        from mosaicbert.precision import default_device
 
         from .by_length import evaluate_by_length
 

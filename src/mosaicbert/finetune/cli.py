@@ -29,7 +29,7 @@ def glue_main(argv: Sequence[str]) -> int:
         return code
     from mosaicbert.finetune.config import GlueConfig
     from mosaicbert.finetune.glue_sweep import run_glue
-    from mosaicbert.training import load_config
+    from mosaicbert.config.loading import load_config
 
     def run() -> int:
         failed = run_glue(load_config(argv[0], argv[1:], GlueConfig)).failed
@@ -44,7 +44,7 @@ def custom_task_main(argv: Sequence[str]) -> int:
         return code
     from mosaicbert.finetune.config import SequenceClassificationConfig
     from mosaicbert.finetune.custom_task import run_custom_task
-    from mosaicbert.training import load_config
+    from mosaicbert.config.loading import load_config
 
     def run() -> None:
         run_custom_task(load_config(argv[0], argv[1:], SequenceClassificationConfig))

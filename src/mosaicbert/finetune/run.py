@@ -17,7 +17,8 @@ from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_exampl
 from mosaicbert.finetune.task import TaskSpec
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.training import build_optimizer, build_scheduler, resolve_precision
+from mosaicbert.config.components import build_optimizer, build_scheduler
+from mosaicbert.precision import resolve_precision
 
 
 def new_heads(cfg: FinetuneConfig) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """Unpadding's host syncs on the device: MosaicBERT training steps at the throughput shape, seq 128, with the old
 exact ``max_seqlen`` (the longest sequence read back to the host every forward) and with the upper bound used now,
 interleaved on the same batches, plus the host-syncing calls of one step, measured by
-``mosaicbert.benchmarking.host_syncs`` (as ``benchmarks/host_syncs.py``, the CPU reference run). It passes when the
+``mosaicbert.measurement.host_syncs`` (as ``benchmarks/host_syncs.py``, the CPU reference run). It passes when the
 upper bound removes exactly that sync; the step times are reported, not judged: a sync stalls a GPU's queue and
 costs a CPU nothing."""
 
@@ -13,13 +13,13 @@ import statistics
 import torch
 
 from mosaicbert.architecture.attention import resolve_attention_backend
-from mosaicbert.benchmarking.host_syncs import compare_variants
-from mosaicbert.benchmarking.news_batches import news_batches
-from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER
+from mosaicbert.measurement.host_syncs import compare_variants
+from mosaicbert.measurement.news_batches import news_batches
+from mosaicbert.measurement.steps import DROPOUTS, OPTIMIZER
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.models import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.training import build_optimizer
+from mosaicbert.config.components import build_optimizer
 
 from .profiles import Profile, autocast_dtype
 from .report import Row, row

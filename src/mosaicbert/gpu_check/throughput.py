@@ -1,7 +1,7 @@
 """Training tokens/s and MFU of every family in ``MODEL_REGISTRY`` at base shape, seq 128 and 512: full optimizer
 steps (DecoupledAdamW, bf16 autocast; fp32 in the CPU dry run) on the recipe's news batches, all configurations interleaved step by step
 in this process, against the matmul peak of that dtype sampled between the rounds. The batches, FLOP counts, step and
-peak are ``mosaicbert.benchmarking``'s, as in ``benchmarks/model_throughput.py`` (the CPU reference measurement)."""
+peak are ``mosaicbert.measurement``'s, as in ``benchmarks/model_throughput.py`` (the CPU reference measurement)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import statistics
 
 import torch
 
-from mosaicbert.benchmarking.news_batches import news_batches
-from mosaicbert.benchmarking.steps import DROPOUTS, OPTIMIZER, batch_flops, matmul_peak, train_step
-from mosaicbert.benchmarking.timing import timed
+from mosaicbert.measurement.news_batches import news_batches
+from mosaicbert.measurement.steps import DROPOUTS, OPTIMIZER, batch_flops, matmul_peak, train_step
+from mosaicbert.measurement.timing import timed
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.training import build_optimizer
+from mosaicbert.config.components import build_optimizer
 
 from .profiles import Profile, autocast_dtype
 from .report import Row, row

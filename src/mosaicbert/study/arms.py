@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from omegaconf import OmegaConf
 
-from mosaicbert.training import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.schema import PretrainConfig
 
 from .config import StudyConfig

@@ -25,7 +25,7 @@ from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.architecture.padding import DOCUMENT_IDS
 from mosaicbert.models.flops import step_flops
 from mosaicbert.training.pretrain import build_trainer
-from mosaicbert.training.ranks import rank_zero_value
+from mosaicbert.ranks import rank_zero_value
 from mosaicbert.training.schema import PretrainConfig
 
 from .expected_warnings import expected_warnings_silenced

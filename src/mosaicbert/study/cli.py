@@ -8,7 +8,7 @@ import shlex
 import sys
 from typing import Callable
 
-from mosaicbert.training import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 
 
 def study_main(argv: list[str] | None, description: str, script: str, config_class: type,

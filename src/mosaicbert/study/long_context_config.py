@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
-from mosaicbert.training import ConfigError
+from mosaicbert.config.loading import ConfigError
 
 
 @dataclass

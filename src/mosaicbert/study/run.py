@@ -21,8 +21,8 @@ from typing import Any, Callable
 from composer.utils import dist, get_device
 
 from mosaicbert.atomic_write import write_text_atomically
-from mosaicbert.training import ConfigError
-from mosaicbert.training.ranks import rank_zero_value
+from mosaicbert.config.loading import ConfigError
+from mosaicbert.ranks import rank_zero_value
 
 from .arms import arm_config, data_dir, tokenizer_name, vocabulary_dir
 from .budget import (BUDGET_TOLERANCE, FlopCounter, budget_check, calibrated, release, replanned_steps,

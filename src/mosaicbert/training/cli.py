@@ -16,7 +16,7 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     parser.add_argument("config", help="YAML config, e.g. yamls/mosaic-bert-base.yaml")
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. max_duration=100ba optimizer.lr=1e-4")
     args = parser.parse_args(argv)  # bad usage: argparse's one line and exit code 2
-    from .config import load_config
+    from mosaicbert.config.loading import load_config
     from .console import setup_logging
     from .pretrain import pretrain
     from .schema import PretrainConfig

@@ -17,8 +17,8 @@ from composer import Trainer
 from composer.utils import dist, format_name_with_dist
 
 from .checkpoints import LATEST
-from .config import ConfigError
-from .ranks import rank_zero_value
+from mosaicbert.config.loading import ConfigError
+from mosaicbert.ranks import rank_zero_value
 from .schema import PretrainConfig
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from composer.utils.parallelism import FSDP2Config, FSDPConfig
 
 from mosaicbert.did_you_mean import did_you_mean
 
-from .config import ConfigError
+from mosaicbert.config.loading import ConfigError
 
 FSDPSettings = Union[FSDPConfig, FSDP2Config]
 

@@ -17,29 +17,42 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from composer.core import Callback, Event, State
 from composer.loggers import Logger
 from composer.utils import partial_format
 
-from .checkpoints import LATEST
-from .config import ConfigError
+from mosaicbert.config.loading import ConfigError
+from mosaicbert.config.model_section import ModelSection
 
-if TYPE_CHECKING:
-    from .schema import PretrainConfig
+from .checkpoints import LATEST
+
+
+class PhaseKeys(Protocol):
+    """The keys of a run's config that make it a phase of another (``PretrainConfig`` has them; the schema calls
+    ``check_phase``, so this module names the keys rather than importing the schema)."""
+
+    load_path: str | None
+    load_weights_only: bool
+    load_ignore_keys: list[str]
+    reset_time: bool
+    save_folder: str | None
+    run_name: str | None
+    autoresume: bool
+    model: ModelSection
 
 # what reset_time leaves behind of the earlier run (paths in Composer's checkpoint, glob patterns)
 RESET_TIME_KEYS = ("state/timestamp", "state/dataset_state", "state/schedulers", "state/algorithms",
                    "state/callbacks", "state/rank_zero_seed", "rng")
 
 
-def starts_fresh_optimizer_hyperparameters(cfg: PretrainConfig) -> bool:
+def starts_fresh_optimizer_hyperparameters(cfg: PhaseKeys) -> bool:
     """A phase that loads the earlier run's optimizer state and resets the clock (see PhaseHyperparameters)."""
     return bool(cfg.load_path) and cfg.reset_time and not cfg.load_weights_only
 
 
-def phase_trainer_arguments(cfg: PretrainConfig) -> dict[str, Any]:
+def phase_trainer_arguments(cfg: PhaseKeys) -> dict[str, Any]:
     """The Trainer's ``load_*`` keyword arguments of a run (``load_path=None`` for a run that is not a phase)."""
     if not cfg.load_path:
         return {"load_path": None}
@@ -50,7 +63,7 @@ def phase_trainer_arguments(cfg: PretrainConfig) -> dict[str, Any]:
             "load_ignore_keys": ignore or None}
 
 
-def check_phase(cfg: PretrainConfig) -> None:
+def check_phase(cfg: PhaseKeys) -> None:
     """One-line errors: the options without ``load_path``, two sources of weights, a missing checkpoint, a
     ``save_folder`` that is the earlier run's."""
     load_path, save_folder = cfg.load_path, cfg.save_folder or ""

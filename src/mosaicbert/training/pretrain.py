@@ -28,8 +28,8 @@ from .completion import completed_run
 from .console import EvalLine
 from .fsdp import build_fsdp_config
 from .phases import PhaseHyperparameters, phase_trainer_arguments, starts_fresh_optimizer_hyperparameters
-from .precision import resolve_precision
-from .registries import build_algorithms, build_callbacks, build_loggers, build_optimizer, build_scheduler
+from mosaicbert.precision import resolve_precision
+from mosaicbert.config.components import build_algorithms, build_callbacks, build_loggers, build_optimizer, build_scheduler
 from .schema import MLM_BIAS_SAMPLES, PretrainConfig
 
 log = logging.getLogger(__name__)

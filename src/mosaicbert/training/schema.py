@@ -14,14 +14,14 @@ from omegaconf import MISSING
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
 from mosaicbert.data.sources import DataContentError
 from mosaicbert.did_you_mean import did_you_mean
-from mosaicbert.models.validation import ModelSectionError, check_model_section, check_sequence_length
-from mosaicbert.models.weights import is_local_path
 
-from .config import ConfigError, registry_field, time_field
+from mosaicbert.config.components import ALGORITHMS, CALLBACKS, LOGGERS, OPTIMIZERS, SCHEDULERS
+from mosaicbert.config.loading import ConfigError, registry_field, time_field
+from mosaicbert.config.model_section import ModelSection
+from mosaicbert.precision import default_device, resolve_precision
+
 from .fsdp import FSDPConfig, build_fsdp_config
 from .phases import check_phase
-from .precision import default_device, resolve_precision
-from .registries import ALGORITHMS, CALLBACKS, LOGGERS, OPTIMIZERS, SCHEDULERS
 
 # model.mlm_bias_init: how a new MLM head's decoder bias starts (zeros as in BERT, or the training split's log
 # word frequencies, counted on its first MLM_BIAS_SAMPLES samples)
@@ -30,48 +30,6 @@ MLM_BIAS_SAMPLES = 100_000
 
 # torch.compile's keyword arguments (Composer passes compile_config to it as they are)
 COMPILE_OPTIONS = ("fullgraph", "dynamic", "backend", "mode", "options", "disable")
-
-
-@dataclass
-class ModelSection:
-    """Which network to pretrain and where its initial weights come from."""
-
-    name: str = "mosaic_bert"  # mosaicbert.models.MODEL_REGISTRY: mosaic_bert | hf_bert
-    tokenizer_name: str = "bert-base-uncased"
-    model_config: Dict[str, Any] = field(default_factory=dict)  # overrides of the network config
-    # None: from scratch; an HF BERT/MosaicBERT directory or Hub name (continued pretraining), or a
-    # Composer checkpoint of this recipe (weights only)
-    init_from: Optional[str] = None
-    # keep only the bottom N encoder layers of init_from (null: all): a shallower network that trains faster
-    init_layers: Optional[int] = None
-    # heads that start fresh because init_from has none, e.g. [mlm_head] for a plain BertModel or a
-    # sentence-transformers checkpoint; initialised as the recipe's own (the MLM decoder tied to the word embeddings)
-    expected_new_weights: List[str] = field(default_factory=list)
-    # a new MLM head's decoder bias: zeros | unigram (the train_loader split's log word frequencies)
-    mlm_bias_init: str = "zeros"
-
-    def check(self) -> None:
-        """The name and ``model_config`` keys against the model registry, and ``init_layers`` (shared with the
-        fine-tuning configs)."""
-        try:
-            check_model_section(self.name, self.model_config)
-        except ModelSectionError as err:
-            raise ConfigError(str(err)) from None
-        if self.init_from and is_local_path(self.init_from) and not os.path.exists(os.path.expanduser(self.init_from)):
-            # before anything heavy, and once for a whole GLUE sweep rather than in every job
-            raise ConfigError(f"config key 'model.init_from': no such file or directory {self.init_from!r}")
-        if self.init_layers is not None:
-            if not self.init_from:
-                raise ConfigError("config key 'model.init_layers': applies only with 'model.init_from'")
-            if self.init_layers < 1:
-                raise ConfigError(f"config key 'model.init_layers': {self.init_layers} is not a layer count (>= 1)")
-
-    def check_length(self, max_seq_len: int, key: str) -> None:
-        """``max_seq_len`` (config key ``key``) within the network's positions (absolute ones end; ALiBi does not)."""
-        try:
-            check_sequence_length(self.name, self.model_config, max_seq_len, key)
-        except ModelSectionError as err:
-            raise ConfigError(str(err)) from None
 
 
 @dataclass
@@ -102,7 +60,7 @@ class PretrainConfig:
     eval_interval: str = time_field("2000ba")
     eval_subset_num_batches: int = -1
 
-    # Optimization (registries: mosaicbert.training.registries)
+    # Optimization (registries: mosaicbert.config.components)
     optimizer: Dict[str, Any] = registry_field(OPTIMIZERS, many=False,
                                                default_factory=lambda: {"name": "decoupled_adamw"})
     scheduler: Dict[str, Any] = registry_field(SCHEDULERS, many=False,
@@ -124,7 +82,7 @@ class PretrainConfig:
     # defaults; None: eager. Unpadding has data-dependent shapes: expect graph breaks (README, "torch.compile")
     compile_config: Optional[Dict[str, Any]] = None
 
-    # Observability (registries: mosaicbert.training.registries)
+    # Observability (registries: mosaicbert.config.components)
     callbacks: Dict[str, Any] = registry_field(CALLBACKS, many=True)
     loggers: Dict[str, Any] = registry_field(LOGGERS, many=True)
     # MLM accuracy and cross-entropy of the training batches: another pass over every microbatch's logits (~20k

@@ -18,7 +18,7 @@ from typing import Optional
 
 import torch
 
-from .config import ConfigError
+from mosaicbert.config.loading import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A schema is an omegaconf structured config (a dataclass). Besides omegaconf's ow
 wrong type, missing value), fields can carry metadata checked here:
 
 - :func:`time_field` -- a Composer time string (``"1000ba"``, ``"0.06dur"``, ``"286720000sp"``);
-- :func:`registry_field` -- a section validated by a :class:`~mosaicbert.training.registry.Registry`;
+- :func:`registry_field` -- a section validated by a :class:`~mosaicbert.config.registry.Registry`;
 - a schema may define ``validate(self)`` for checks spanning several fields (e.g. that a path exists).
 
 Every problem becomes a :class:`ConfigError`: one line naming the key.

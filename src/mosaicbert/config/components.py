@@ -51,10 +51,10 @@ from mosaicbert.algorithms.domain_upsampling import DomainUpsampling
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
 
-from .fused_adamw import FusedDecoupledAdamW
+from mosaicbert.optim.fused_adamw import FusedDecoupledAdamW
 from .registry import Registry
-from .schedulers import WarmupStableDecayScheduler
-from .stable_adamw import stable_adamw
+from mosaicbert.optim.schedulers import WarmupStableDecayScheduler
+from mosaicbert.optim.stable_adamw import stable_adamw
 
 OPTIMIZERS = Registry("optimizer", {
     "decoupled_adamw": FusedDecoupledAdamW,

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mosaicbert.did_you_mean import did_you_mean
 
-from .config import ConfigError, check_fields, merge_structured
+from .loading import ConfigError, check_fields, merge_structured
 
 _PRIMITIVES = (bool, int, float, str)
 
