@@ -18,7 +18,7 @@ from composer import Trainer
 
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_examples
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.config.components import build_optimizer
 from mosaicbert.precision import resolve_precision

@@ -26,9 +26,10 @@ from model_throughput import PRECISIONS, SHAPES, machine
 from mosaicbert.architecture.attention import flash_attn_varlen_qkvpacked_func
 from mosaicbert.measurement.host_syncs import VARIANTS, compare_variants
 from mosaicbert.measurement.news_batches import news_batches
-from mosaicbert.measurement.steps import DROPOUTS, OPTIMIZER
+from mosaicbert.measurement.steps import OPTIMIZER
 from mosaicbert.data.news import load_news_articles
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.config.components import build_optimizer
 from mosaicbert.precision import cpu_bf16_skip_note
@@ -43,8 +44,9 @@ def measure(args, device: torch.device, backend: str) -> list[dict]:
     rows = []
     for precision in args.precisions:
         torch.manual_seed(0)
+        dropouts = MODEL_REGISTRY["mosaic_bert"].pretraining_dropouts
         model = build_composer_model("mosaic_bert", "mlm", model_config={
-            **SHAPES[args.shape], **DROPOUTS["mosaic_bert"], "attention_backend": backend}).to(device)
+            **SHAPES[args.shape], **dropouts, "attention_backend": backend}).to(device)
         model.autocast_dtype = PRECISIONS[precision]
         measured = compare_variants(model, build_optimizer(OPTIMIZER, model), batches, device, args.warmup,
                                     args.steps, lambda text: print(f"  {precision}: {text}", flush=True))

@@ -1,4 +1,5 @@
-"""Training-step throughput, model FLOPs utilisation and peak memory of hf_bert and mosaic_bert, side by side.
+"""Training-step throughput, model FLOPs utilisation and peak memory of every model family, side by side (each
+family's variants, ``NetworkFamily.variants``: MosaicBERT with its GeGLU and with an MLP).
 
 One process measures every (workload, model, precision) configuration on the same batches of real text:
 a full optimizer step (forward, loss, backward, DecoupledAdamW step) through the recipe's ComposerModels,
@@ -50,13 +51,14 @@ from torch.distributed._tools.mem_tracker import MemTracker  # private API: the 
 from mosaicbert.architecture import IGNORE_INDEX
 from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
 from mosaicbert.measurement.news_batches import news_batches, pad_batch
-from mosaicbert.measurement.steps import DROPOUTS, OPTIMIZER, PEAK_SHAPES, batch_flops, matmul_peak, train_step
+from mosaicbert.measurement.steps import OPTIMIZER, PEAK_SHAPES, batch_flops, matmul_peak, train_step
 from mosaicbert.data.conversion import ConversionOptions, convert_split
 from mosaicbert.data.loaders import build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.data.sources import open_source
-from mosaicbert.models import MODEL_REGISTRY, build_composer_model
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.config.components import build_optimizer
 from mosaicbert.precision import cpu_bf16_skip_note
@@ -65,13 +67,9 @@ SHAPES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
 }
-MODELS = {
-    "hf_bert": ("hf_bert", {}),
-    "mosaic_glu": ("mosaic_bert", {"ffn_type": "glu"}),
-    "mosaic_mlp": ("mosaic_bert", {"ffn_type": "mlp"}),
-    "modernbert": ("modernbert", {}),
-}
-assert {name for name, _ in MODELS.values()} == set(MODEL_REGISTRY), "every model family is measured"
+# model variant -> (family, model_config overrides): every family's variants, from the registry
+MODELS = {variant: (family.name, overrides) for family in MODEL_REGISTRY.values()
+          for variant, overrides in family.measured_variants().items()}
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 PACKED_POLICIES = ["boundaries", "cross", "padded"]
 NUM_LABELS = 3
@@ -204,8 +202,9 @@ def build_models(workload: Workload, shape: dict, variants: list[str]) -> dict[s
     for variant in variants:
         name, overrides = MODELS[variant]
         torch.manual_seed(0)
+        dropouts = MODEL_REGISTRY[name].pretraining_dropouts
         model = build_composer_model(name, workload.task,
-                                     model_config={**shape, **DROPOUTS[name], **workload.model_config, **overrides},
+                                     model_config={**shape, **dropouts, **workload.model_config, **overrides},
                                      num_labels=NUM_LABELS if workload.task == "classification" else None)
         optimizer = build_optimizer(OPTIMIZER, model)
         models[variant] = (model, optimizer)
@@ -261,7 +260,8 @@ def summarize(config: Config, workload: Workload, models_config: dict, peaks: di
     for seconds, index in zip(config.seconds, config.batch_indices):
         fed = apply_padding(workload.batches[index], config.padding)
         real, slots = float(fed["attention_mask"].sum()), float(fed["input_ids"].numel())
-        executed, needed = batch_flops(models_config[config.model], fed, workload.task)
+        family = MODEL_REGISTRY[MODELS[config.model][0]]
+        executed, needed = batch_flops(family.flop_shape(models_config[config.model]), fed, workload.task)
         steps.append({"step_seconds": seconds, "samples_per_s": fed["input_ids"].shape[0] / seconds,
                       "real_tokens_per_s": real / seconds, "padded_slots_per_s": slots / seconds,
                       "padding_fraction": 1.0 - real / slots, "packing_efficiency": real / slots,

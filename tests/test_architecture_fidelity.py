@@ -13,7 +13,8 @@ from mosaicbert.architecture import (
     MosaicBertForSequenceClassification,
 )
 from mosaicbert.architecture.dropout import HashDropout
-from mosaicbert.models import MODEL_REGISTRY, SourceWeights
+from mosaicbert.models.registry import MODEL_REGISTRY
+from mosaicbert.models.weights import SourceWeights
 
 TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
 

@@ -15,7 +15,7 @@ from transformers import DataCollatorForLanguageModeling
 from mosaicbert.architecture import ATTENTION_BACKENDS, AttentionContext
 from mosaicbert.architecture import attention as attention_module
 from mosaicbert.measurement.host_syncs import HostSyncCounter
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 
 TINY = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96,
             attention_backend="flash_attn")

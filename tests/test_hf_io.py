@@ -16,7 +16,9 @@ from transformers import (
     DataCollatorForLanguageModeling,
 )
 
-from mosaicbert.models import WeightsMismatchError, build_composer_model, export_to_hf
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.hf_io import export_to_hf
+from mosaicbert.models.weights import WeightsMismatchError
 
 EXACT_BERT = {"position_embedding_type": "absolute", "ffn_type": "mlp"}
 TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
@@ -70,7 +72,7 @@ def test_init_layers_keeps_the_bottom_layers_of_minilm(name, minilm_dir, tokeniz
 
 def test_alibi_import_drops_position_embeddings(minilm_dir, caplog):
     source = BertModel.from_pretrained(minilm_dir)
-    with caplog.at_level(logging.INFO, logger="mosaicbert.models.hf_io"):
+    with caplog.at_level(logging.INFO, logger="mosaicbert.models.mosaic_bert_import"):
         model = build_composer_model("mosaic_bert", "classification", num_labels=2, init_from=str(minilm_dir),
                                      model_config={"ffn_type": "mlp"}, expected_new_weights=("classifier",))
     assert "position embeddings are dropped" in caplog.text

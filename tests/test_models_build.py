@@ -8,7 +8,8 @@ from composer.models import ComposerModel, HuggingFaceModel
 from transformers import DataCollatorForLanguageModeling
 
 from mosaicbert.architecture import MosaicBertForMaskedLM, MosaicBertForSequenceClassification
-from mosaicbert.models import MODEL_REGISTRY, TASK_WRAPPERS, build_composer_model
+from mosaicbert.models.build import TASK_WRAPPERS, build_composer_model
+from mosaicbert.models.registry import MODEL_REGISTRY
 
 TINY = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from test_models_original_checkpoint import ORIGINAL_CONFIG, original_state_dict, reference_forward
 
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.metrics import classification_metrics
 
 TINY = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)

@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from composer import Trainer
 from safetensors.torch import save_file
 
-from mosaicbert.models import WeightsMismatchError, build_composer_model, export_to_hf
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.hf_io import export_to_hf
+from mosaicbert.models.weights import WeightsMismatchError
 
 HIDDEN, HEADS, INTERMEDIATE, LAYERS, VOCAB = 32, 4, 48, 2, 30528  # the original pads 30522 to a multiple of 8
 EPS = 1e-12

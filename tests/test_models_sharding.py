@@ -16,7 +16,9 @@ from torch.distributed.fsdp import FSDPModule
 from torch.utils.data import DataLoader
 from transformers import DataCollatorForLanguageModeling
 
-from mosaicbert.models import MODEL_REGISTRY, build_composer_model, full_network
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.registry import MODEL_REGISTRY
+from mosaicbert.models.sharding import full_network
 from mosaicbert.config.loading import ConfigError
 from mosaicbert.training.fsdp import build_fsdp_config
 

@@ -12,7 +12,7 @@ from composer.optim import DecoupledAdamW
 from torch.utils.data import DataLoader
 from transformers import DataCollatorForLanguageModeling, DataCollatorWithPadding
 
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
 

@@ -11,7 +11,8 @@ from composer.optim import DecoupledAdamW
 from torch.utils.data import DataLoader
 from transformers import BertModel, DataCollatorForLanguageModeling
 
-from mosaicbert.models import WeightsMismatchError, build_composer_model
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.weights import WeightsMismatchError
 
 TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
 

@@ -11,7 +11,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from transformers import ModernBertConfig, ModernBertForMaskedLM, ModernBertModel
 
 from mosaicbert.data.masking import MLMMasker
-from mosaicbert.models import MODEL_REGISTRY, WeightsMismatchError, build_composer_model, export_to_hf
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.hf_io import export_to_hf
+from mosaicbert.models.registry import MODEL_REGISTRY
+from mosaicbert.models.weights import WeightsMismatchError
 from mosaicbert.models.flops import attended_pairs, mlm_training_flops, step_flops
 
 # three layers: global, local, local; a 6-token window (3 each side) so short news sentences feel it
@@ -138,13 +141,14 @@ def test_flops_match_the_counted_matmuls_of_eager_attention(batch):
     """Eager attention is plain matmuls over every padded slot (the window a mask): what ``step_flops`` executes,
     besides each layer's RoPE angle table (positions x frequencies, forward only), which is not a model FLOP."""
     model = build_composer_model("modernbert", "mlm", model_config=TINY)
+    shape_of = MODEL_REGISTRY["modernbert"].flop_shape
     model.model.config._attn_implementation = "eager"
     with FlopCounterMode(display=False) as counter:
         model.loss(model(batch), batch).backward()
     rope_tables = 3 * 2 * (TINY["hidden_size"] // TINY["num_attention_heads"] // 2) * batch["input_ids"].shape[1]
-    assert counter.get_total_flops() - rope_tables == mlm_training_flops(model.model.config, None, batch)
+    assert counter.get_total_flops() - rope_tables == mlm_training_flops(shape_of(model.model.config), None, batch)
     config, mask, masked = model.model.config, batch["attention_mask"], float((batch["labels"] != -100).sum())
-    executed, needed = step_flops(config, mask, masked)
+    executed, needed = step_flops(shape_of(config), mask, masked)
     assert needed < executed  # real tokens and the local window only
     config._attn_implementation = "flash_attention_2"  # unpadded: executes what it needs
-    assert step_flops(config, mask, masked) == (needed, needed)
+    assert step_flops(shape_of(config), mask, masked) == (needed, needed)

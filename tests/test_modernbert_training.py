@@ -20,7 +20,7 @@ from mosaicbert.finetune.custom_task import build_task, run_custom_task
 from mosaicbert.finetune.data import read_table
 from mosaicbert.finetune.glue_sweep import run_glue
 from mosaicbert.finetune.glue_tasks import GLUE_TASKS
-from mosaicbert.models import read_weights
+from mosaicbert.models.weights import read_weights
 from mosaicbert.config.loading import load_config
 from mosaicbert.training.cli import pretrain_cli
 

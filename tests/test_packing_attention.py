@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mosaicbert.architecture.padding import DOCUMENT_IDS, padding_info, sequence_lengths
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.document_mask import block_diagonal_inputs
 
 from test_architecture_attention import CPU_BACKENDS, KERNEL_CALLS, reference_flash_kernel, tiny_model  # noqa: F401

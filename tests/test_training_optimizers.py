@@ -7,7 +7,7 @@ import torch
 from composer.optim import DecoupledAdamW
 
 from mosaicbert.data.masking import MLMMasker
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 from mosaicbert.config.components import build_optimizer
 from mosaicbert.optim.fused_adamw import FusedDecoupledAdamW
 

@@ -8,7 +8,7 @@ import torch
 from optimi import StableAdamW
 
 from mosaicbert.data.masking import MLMMasker
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 from mosaicbert.config.components import build_optimizer
 from mosaicbert.config.loading import ConfigError
 

@@ -5,11 +5,11 @@ load time. The classes are Composer's and torch's, plus the recipe's own Compose
 (``mosaicbert.algorithms``) and callbacks (``mosaicbert.callbacks``).
 
 - ``optimizer: {name: decoupled_adamw, lr: 5.0e-4, ...}``: ``decoupled_adamw`` is Composer's DecoupledAdamW
-  update run by PyTorch's fused kernel (``fused_adamw.py``); ``decoupled_adamw_loop`` is Composer's own
-  per-tensor implementation; ``stable_adamw`` is ModernBERT's StableAdamW (``stable_adamw.py``, from the optional
+  update run by PyTorch's fused kernel (``optim/fused_adamw.py``); ``decoupled_adamw_loop`` is Composer's own
+  per-tensor implementation; ``stable_adamw`` is ModernBERT's StableAdamW (``optim/stable_adamw.py``, from the optional
   package ``torch-optimi``).
 - ``scheduler: {name: linear_decay_with_warmup, t_warmup: 0.06dur, alpha_f: 0.02}``: Composer's stateless
-  schedulers (times in Composer units, exact on resume), plus ``warmup_stable_decay`` (``schedulers.py``:
+  schedulers (times in Composer units, exact on resume), plus ``warmup_stable_decay`` (``optim/schedulers.py``:
   ``t_warmup``, ``t_decay``, ``decay_shape: linear | 1-sqrt``, ``alpha_f``) for runs in phases.
 - ``algorithms: {masking_rate_schedule: {schedule: linear, end: 0.15}, ...}``; ``domain_upsampling: {start:
   0.85dur, proportions: {c4: 1, pubmed: 4}}`` changes the stream mixture for the last part of training (needs

@@ -1,5 +1,6 @@
 """Any MLM checkpoint of this recipe, ready to score: a Composer checkpoint, an HF directory (our export) or a
-Hub name, with its family (from the checkpoint's format), its tokenizer and the longest input it can take."""
+Hub name, with its family (the registered family that reads the checkpoint natively, ``registry.family_reading``),
+its tokenizer and the longest input it can take."""
 
 from __future__ import annotations
 
@@ -8,15 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from mosaicbert import exit_codes
-from mosaicbert.models import MODEL_REGISTRY
-from mosaicbert.models.hf_io import SOURCE_FORMATS, source_format
-from mosaicbert.models.tasks import MaskedLMComposerModel
+from mosaicbert.models.build import wrap_network
+from mosaicbert.models.registry import family_reading, key_layout_of
 from mosaicbert.models.weights import SourceWeights, read_weights
 from mosaicbert.tokenizer import load_tokenizer
 
-# checkpoint format (models/hf_io.py) -> the family that scores it without conversion loss
-FAMILY_OF_FORMAT = {"mosaic_bert": "mosaic_bert", "original_mosaic_bert": "mosaic_bert", "bert": "hf_bert"}
-assert set(FAMILY_OF_FORMAT) == set(SOURCE_FORMATS), "a new checkpoint format needs its family here"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 
 
@@ -60,14 +57,14 @@ def _tokenizer_of(name: str, source: SourceWeights, work_dir: Path) -> str:
 
 def load_mlm_model(name: str, work_dir: Path, tokenizer_name: str | None = None,
                    autocast_dtype: Any = None) -> MLMModel:
-    """The MLM model of checkpoint ``name`` in its own family (``models.MODEL_REGISTRY``)."""
+    """The MLM model of checkpoint ``name`` in the family that reads it natively (``registry.family_reading``)."""
     try:
-        source = read_weights(name)
-        family = FAMILY_OF_FORMAT[source_format(source).name]
+        source = read_weights(name, key_layout_of)
+        family = family_reading(source)
     except ValueError as err:  # not a checkpoint, or another model type: one line naming MODEL
         raise UnreadableModelError(str(err).replace("init_from=", "MODEL ", 1)) from None
-    network = MODEL_REGISTRY[family].build("mlm", None, source)
+    network = family.build("mlm", None, source)
     tokenizer_name = tokenizer_name or _tokenizer_of(name, source, work_dir)
     tokenizer = load_tokenizer(tokenizer_name)
-    return MLMModel(MaskedLMComposerModel(network, tokenizer, autocast_dtype), tokenizer, tokenizer_name, family,
-                    MODEL_REGISTRY[family].max_length(network.config))
+    return MLMModel(wrap_network(family, "mlm", network, tokenizer, autocast_dtype), tokenizer, tokenizer_name,
+                    family.name, family.max_length(network.config))

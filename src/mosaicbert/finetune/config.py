@@ -1,4 +1,4 @@
-"""Config schemas of ``glue.py`` and ``sequence_classification.py`` (loaded by ``mosaicbert.training.load_config``).
+"""Config schemas of ``glue.py`` and ``sequence_classification.py`` (loaded by ``config.loading.load_config``).
 
 A loaded config is complete and checked: the model section, the precision on this machine and, for GLUE,
 every task's resolved hyperparameters. Planning the GLUE jobs from it is ``glue_plan``'s business.
@@ -93,7 +93,7 @@ class FinetuneConfig:
 
     @property
     def device(self) -> str:
-        """``gpu`` when CUDA is available, else ``cpu`` (``training.precision.default_device``)."""
+        """``gpu`` when CUDA is available, else ``cpu`` (``mosaicbert.precision.default_device``)."""
         return default_device()
 
     @property

@@ -71,7 +71,7 @@ def run_custom_task(cfg: SequenceClassificationConfig, *, echo: Callable[[str], 
     write_text_atomically(Path(cfg.output_dir) / "metrics.json", record)
     echo(f"{task.name}: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in metrics.items()))
     if cfg.export_dir:
-        from mosaicbert.models import export_to_hf
+        from mosaicbert.models.hf_io import export_to_hf
 
         if task.label_names:
             model.model.config.id2label = dict(enumerate(task.label_names))

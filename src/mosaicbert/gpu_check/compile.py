@@ -16,7 +16,7 @@ from transformers import DataCollatorForLanguageModeling
 from mosaicbert.measurement.steps import OPTIMIZER
 from mosaicbert.measurement.timing import synchronize
 from mosaicbert.data.news import load_news_articles
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.config.components import build_optimizer
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from mosaicbert.models import MODEL_REGISTRY, build_composer_model
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.registry import MODEL_REGISTRY
 
 from . import runs
 from .pretraining import final_checkpoint, main_args

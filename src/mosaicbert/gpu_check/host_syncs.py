@@ -15,9 +15,10 @@ import torch
 from mosaicbert.architecture.attention import resolve_attention_backend
 from mosaicbert.measurement.host_syncs import compare_variants
 from mosaicbert.measurement.news_batches import news_batches
-from mosaicbert.measurement.steps import DROPOUTS, OPTIMIZER
+from mosaicbert.measurement.steps import OPTIMIZER
 from mosaicbert.data.news import load_news_articles
-from mosaicbert.models import build_composer_model
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.config.components import build_optimizer
 
@@ -37,7 +38,7 @@ def run(profile: Profile, work_dir) -> list[Row]:
                for batch in news_batches(tokenizer, articles, SEQ_LEN, batch_size, rounds)]
     torch.manual_seed(0)
     model = build_composer_model("mosaic_bert", "mlm",
-                                 model_config={**profile.throughput_shape, **DROPOUTS["mosaic_bert"]},
+                                 model_config={**profile.throughput_shape, **MODEL_REGISTRY["mosaic_bert"].pretraining_dropouts},
                                  autocast_dtype=autocast_dtype(profile)).to(device)
     measured = compare_variants(model, build_optimizer(OPTIMIZER, model), batches, device,
                                 profile.throughput_warmup, profile.throughput_steps)

@@ -11,10 +11,11 @@ import statistics
 import torch
 
 from mosaicbert.measurement.news_batches import news_batches
-from mosaicbert.measurement.steps import DROPOUTS, OPTIMIZER, batch_flops, matmul_peak, train_step
+from mosaicbert.measurement.steps import OPTIMIZER, batch_flops, matmul_peak, train_step
 from mosaicbert.measurement.timing import timed
 from mosaicbert.data.news import load_news_articles
-from mosaicbert.models import MODEL_REGISTRY, build_composer_model
+from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.config.components import build_optimizer
 
@@ -32,9 +33,10 @@ def run(profile: Profile, work_dir) -> list[Row]:
     workloads = {seq: news_batches(tokenizer, articles, seq, batch, rounds)
                  for seq, batch in profile.throughput_batches.items()}
     models = {}
-    for name in MODEL_REGISTRY:
+    for name, family in MODEL_REGISTRY.items():
         torch.manual_seed(0)
-        model = build_composer_model(name, "mlm", model_config={**profile.throughput_shape, **DROPOUTS[name]},
+        model = build_composer_model(name, "mlm",
+                                     model_config={**profile.throughput_shape, **family.pretraining_dropouts},
                                      autocast_dtype=autocast_dtype(profile)).to(device)
         models[name] = (model, build_optimizer(OPTIMIZER, model))
     configs = [(seq, name) for seq in workloads for name in models]
@@ -53,11 +55,11 @@ def run(profile: Profile, work_dir) -> list[Row]:
     rows = [row(CHECK, f"{profile.dtype or 'float32'} matmul peak", peak > 0, f"{peak / 1e9:,.0f} GFLOP/s (median of {len(peaks)} samples, "
                 f"{min(peaks) / 1e9:,.0f}-{max(peaks) / 1e9:,.0f})", peak_flops=peak, samples=peaks)]
     for seq, name in configs:
-        network_config = models[name][0].model.config
+        shape = MODEL_REGISTRY[name].flop_shape(models[name][0].model.config)
         tokens, mfu = [], []
         for step, round_index in seconds[(seq, name)]:
             batch = workloads[seq][round_index % rounds]
-            executed, _ = batch_flops(network_config, batch, "mlm")
+            executed, _ = batch_flops(shape, batch, "mlm")
             tokens.append(float(batch["attention_mask"].sum()) / step)
             mfu.append(executed / step / peak)
         tokens_per_s, median_mfu = statistics.median(tokens), statistics.median(mfu)

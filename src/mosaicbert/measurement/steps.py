@@ -1,4 +1,7 @@
-"""One training step as Composer's Trainer runs it, its model FLOPs, and the matmul peak they are divided by."""
+"""One training step as Composer's Trainer runs it, its model FLOPs, and the matmul peak they are divided by.
+
+Each family's pretraining dropouts (the benchmarks measure every family as the recipe pretrains it) are the
+family's own: ``MODEL_REGISTRY[name].pretraining_dropouts``."""
 
 from __future__ import annotations
 
@@ -8,16 +11,12 @@ import torch
 
 from mosaicbert.architecture import IGNORE_INDEX
 from mosaicbert.architecture.padding import DOCUMENT_IDS
-from mosaicbert.models.flops import step_flops
+from mosaicbert.models.flops import FlopShape, step_flops
 
 from .timing import timed
 
 # the recipe's optimizer at a small learning rate: every family steps through the same update
 OPTIMIZER = {"name": "decoupled_adamw", "lr": 1.0e-5, "betas": [0.9, 0.98], "eps": 1.0e-6, "weight_decay": 1.0e-5}
-# each family's pretraining dropout, in its own config keys (MosaicBERT's recipe for both BERTs)
-BERT_DROPOUTS = {"attention_probs_dropout_prob": 0.0, "hidden_dropout_prob": 0.1}
-DROPOUTS = {"mosaic_bert": BERT_DROPOUTS, "hf_bert": BERT_DROPOUTS,
-            "modernbert": {"attention_dropout": 0.0, "embedding_dropout": 0.0, "mlp_dropout": 0.0}}
 PEAK_SHAPES = ((4096, 768, 3072), (4096, 3072, 768), (2048, 2048, 2048))  # (tokens, in, out) of F.linear
 
 
@@ -29,11 +28,12 @@ def train_step(model, optimizer, batch: dict[str, torch.Tensor]) -> None:
     optimizer.step()
 
 
-def batch_flops(network_config, batch: dict[str, torch.Tensor], task: str) -> tuple[float, float]:
-    """(FLOPs the model executes on ``batch``, FLOPs the architecture needs for the real tokens only)."""
+def batch_flops(shape: FlopShape, batch: dict[str, torch.Tensor], task: str) -> tuple[float, float]:
+    """(FLOPs a network of ``shape`` (``family.flop_shape(config)``) executes on ``batch``, FLOPs the architecture
+    needs for the real tokens only)."""
     masked = float((batch["labels"] != IGNORE_INDEX).sum()) if task == "mlm" else 0.0
     sequences = len(batch["attention_mask"]) if task == "classification" else 0
-    return step_flops(network_config, batch["attention_mask"], masked, sequences, batch.get(DOCUMENT_IDS))
+    return step_flops(shape, batch["attention_mask"], masked, sequences, batch.get(DOCUMENT_IDS))
 
 
 def matmul_peak(dtype: torch.dtype, shapes=PEAK_SHAPES, repeats: int = 5, device: str = "cpu") -> float:

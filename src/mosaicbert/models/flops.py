@@ -6,8 +6,8 @@ the QKV/output projections and the feed-forward (GLU: three matrices, MLP: two),
 values per sequence (quadratic in its length, or linear within a local window; each document of a packed row is
 a sequence), then the heads (MLM transform + vocabulary decoder on the tokens it is applied to; pooler +
 classifier per sequence). Backward costs twice the forward. What a family runs on (real tokens or every padded
-slot; the decoder on masked tokens or on all) is its ``FlopShape``, declared by the family
-(``NetworkFamily.flop_shape``).
+slot; the decoder on masked tokens or on all) is its ``FlopShape``, declared by the family: callers pass
+``family.flop_shape(config)`` (``NetworkFamily.flop_shape``); this module knows no family.
 """
 
 from __future__ import annotations
@@ -47,14 +47,6 @@ def bert_flop_shape(config: Any, padded: bool = False) -> FlopShape:
                      computes_padding=padded, decodes_all_tokens=padded)
 
 
-def flop_shape(config: Any) -> FlopShape:
-    """The shape the family of ``config`` (by its ``model_type``) declares; BERT's for other configs."""
-    from .network import family_of  # the families import this module
-
-    family = family_of(getattr(config, "model_type", "bert"))
-    return family.flop_shape(config) if family is not None else bert_flop_shape(config)
-
-
 def attended_pairs(lengths: torch.Tensor, half_window: int | None) -> float:
     """Query-key pairs of self-attention over sequences of ``lengths`` (all pairs, or ``|i - j| <= half_window``)."""
     lengths = lengths.double()
@@ -65,13 +57,13 @@ def attended_pairs(lengths: torch.Tensor, half_window: int | None) -> float:
     return float(torch.where(lengths <= h + 1, lengths ** 2, windowed).sum())
 
 
-def encoder_training_flops(config: Any, lengths: torch.Tensor, mlm_tokens: float = 0.0,
+def encoder_training_flops(shape: FlopShape, lengths: torch.Tensor, mlm_tokens: float = 0.0,
                            classified_sequences: int = 0) -> float:
-    """FLOPs of forward + backward for the HF-style ``config`` on sequences of ``lengths`` tokens.
+    """FLOPs of forward + backward for an encoder of ``shape`` on sequences of ``lengths`` tokens.
 
     ``mlm_tokens``: tokens the MLM head runs on; ``classified_sequences``: sequences through pooler + classifier.
     """
-    return _training_flops(flop_shape(config), lengths, mlm_tokens, classified_sequences)
+    return _training_flops(shape, lengths, mlm_tokens, classified_sequences)
 
 
 def _training_flops(shape: FlopShape, lengths: torch.Tensor, mlm_tokens: float,
@@ -85,14 +77,13 @@ def _training_flops(shape: FlopShape, lengths: torch.Tensor, mlm_tokens: float,
     return 3.0 * (shape.layers * float(lengths.sum()) * per_token + attention + mlm_head + classifier)
 
 
-def step_flops(config: Any, attention_mask: torch.Tensor, masked_tokens: float = 0.0,
+def step_flops(shape: FlopShape, attention_mask: torch.Tensor, masked_tokens: float = 0.0,
                classified_sequences: int = 0, document_ids: torch.Tensor | None = None) -> tuple[float, float]:
-    """(FLOPs the network executes on a batch, FLOPs its architecture needs for the real tokens only).
+    """(FLOPs a network of ``shape`` executes on a batch, FLOPs its architecture needs for the real tokens only).
 
     They differ for a family that computes on padding (every slot, and every query-key pair: a local window is then
     a mask) or decodes every token (``FlopShape``). With ``document_ids`` each document of a packed row is a
     sequence of its own."""
-    shape = flop_shape(config)
     real = sequence_lengths(attention_mask, document_ids)
     needed = _training_flops(shape, real, masked_tokens, classified_sequences)
     if not (shape.computes_padding or shape.decodes_all_tokens):
@@ -104,8 +95,9 @@ def step_flops(config: Any, attention_mask: torch.Tensor, masked_tokens: float =
     return _training_flops(executed_shape, lengths, decoded, classified_sequences), needed
 
 
-def mlm_training_flops(config: Any, masker: Any, batch: Mapping[str, torch.Tensor]) -> float:
-    """FLOPs the network executes for an MLM ``batch`` (the head on the masked tokens, or as its family decodes).
+def mlm_training_flops(shape: FlopShape, masker: Any, batch: Mapping[str, torch.Tensor]) -> float:
+    """FLOPs a network of ``shape`` executes for an MLM ``batch`` (the head on the masked tokens, or on all as the
+    shape says).
 
     When the batch carries no ``labels`` (Composer hands the unmasked batch to callbacks when masking is
     a per-microbatch transform), the number of masked tokens is ``masker.rate`` times the real tokens.
@@ -115,4 +107,4 @@ def mlm_training_flops(config: Any, masker: Any, batch: Mapping[str, torch.Tenso
         masked = float((batch["labels"] != IGNORE_INDEX).sum())
     else:
         masked = float(masker.rate) * float(mask.sum())
-    return step_flops(config, mask, masked, document_ids=batch.get(DOCUMENT_IDS))[0]
+    return step_flops(shape, mask, masked, document_ids=batch.get(DOCUMENT_IDS))[0]

@@ -9,7 +9,7 @@ from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassificat
 from transformers.models.bert.modeling_bert import BertLayer
 
 from .flops import bert_flop_shape
-from .network import NetworkFamily
+from .network import BERT_PRETRAINING_DROPOUTS, NetworkFamily, model_type_kind
 from .weights import SourceWeights
 
 
@@ -27,5 +27,7 @@ HF_BERT = NetworkFamily(
     task_classes={"mlm": BertForMaskedLM, "classification": BertForSequenceClassification},
     adapt_weights=bert_weights,
     layer_class=BertLayer,
+    reads=(model_type_kind(BertConfig.model_type),),
+    pretraining_dropouts=BERT_PRETRAINING_DROPOUTS,  # MosaicBERT's recipe
     flop_shape=partial(bert_flop_shape, padded=True),  # runs on every padded slot and decodes every one
 )

@@ -1,146 +1,32 @@
-"""Hugging Face in and out: other checkpoints into MosaicBERT, and export to a self-contained HF directory.
+"""Export to a self-contained Hugging Face directory, for every family (what a family imports lives with it, e.g.
+MosaicBERT's checkpoint formats in ``mosaic_bert_import.py``).
 
-Import (``SOURCE_FORMATS``, the first format that recognises the source wins; local directory, Hub name or
-Composer checkpoint, see ``weights.read_weights``):
-
-- ``mosaic_bert``: this recipe's own checkpoints, as they are. Checkpoints of earlier versions have a bias on
-  the GeGLU in-projection (``mlp.wi.bias``): detected from the state dict, logged, and kept with
-  ``glu_input_bias=True``.
-- ``original_mosaic_bert``: the original MosaicBERT (mosaicml/examples, Hub ``mosaicml/mosaic-bert-base``
-  and its variants), recognised by its ``attention.self.Wqkv`` / ``mlp.gated_layers`` keys; names and config keys
-  mapped by ``architecture.original_conversion``. Its remote code is never executed.
-- ``bert``: any transformers BERT checkpoint (``BertModel``, ``BertForMaskedLM``, ``BertForPreTraining``,
-  ``BertForSequenceClassification``), converted with ``architecture.convert_bert_state_dict``. With
-  ``position_embedding_type="absolute"`` and ``ffn_type="mlp"`` the MosaicBERT computes exactly what the
-  source computes; with ALiBi the position embeddings are dropped.
-
-Export: ``export_to_hf`` writes config, safetensors weights, tokenizer files and, for MosaicBERT, the
-``architecture`` source files registered in the config's ``auto_map``, so
-``AutoModelForMaskedLM.from_pretrained(dir, trust_remote_code=True)`` and ``pipeline("fill-mask", ...)``
-work without this package installed.
+``export_to_hf`` writes config, safetensors weights and tokenizer files. A family whose networks are remote code
+(``NetworkFamily.export_auto_classes``: MosaicBERT) also gets its ``architecture`` source files registered in the
+config's ``auto_map``, so ``AutoModelForMaskedLM.from_pretrained(dir, trust_remote_code=True)`` and
+``pipeline("fill-mask", ...)`` work without this package installed; the others load with the plain auto classes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import torch
 from composer.models import HuggingFaceModel
-from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from mosaicbert.architecture import (
-    MosaicBertConfig,
-    MosaicBertForMaskedLM,
-    MosaicBertForSequenceClassification,
-    MosaicBertModel,
-    convert_bert_state_dict,
-)
-from mosaicbert.architecture.original_conversion import (
-    convert_original_state_dict,
-    is_original_state_dict,
-    missing_original_names,
-    original_config_fields,
-)
-
-from .network import bert_shape_fields
-from .weights import SourceWeights, UnreadableWeightsError, WeightsMismatchError
+from .registry import MODEL_REGISTRY
 
 log = logging.getLogger(__name__)
 
-# transformers auto class under which each exported network loads.
-AUTO_CLASSES = {
-    MosaicBertForMaskedLM: "AutoModelForMaskedLM",
-    MosaicBertForSequenceClassification: "AutoModelForSequenceClassification",
-    MosaicBertModel: "AutoModel",
-}
 
-
-_LEGACY_GLU_BIAS = re.compile(r"\.mlp\.wi\.bias$")
-
-
-def _own_config(source: SourceWeights) -> dict:
-    """A checkpoint of this recipe: its config; a GeGLU in-projection bias (earlier versions) is kept."""
-    fields = source.network_config()
-    has_bias = any(_LEGACY_GLU_BIAS.search(key) for key in source.state_dict)
-    if fields.get("ffn_type", "glu") == "glu" and "glu_input_bias" not in fields and has_bias:
-        log.warning("%s was written by an earlier version of this recipe (GeGLU in-projection with bias): loading "
-                    "it with glu_input_bias=True; the original MosaicBERT has no such bias", source.origin)
-        fields["glu_input_bias"] = True
-    return fields
-
-
-def _original_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
-    missing = missing_original_names(source.state_dict, config)
-    if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise WeightsMismatchError(f"init_from={source.origin!r} is an original MosaicBERT checkpoint without "
-                                   f"{missing[0]}{more}", missing, [], [])
-    return convert_original_state_dict(source.state_dict, config)
-
-
-_BERT_MLP = re.compile(r"\.(intermediate|output)\.dense\.weight$")
-
-
-def _bert_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
-    if config.ffn_type != "mlp" and any(_BERT_MLP.search(key) for key in source.state_dict):
-        # the one layout difference an import cannot bridge: no part of an MLP is a GeGLU (README, "init_from")
-        raise WeightsMismatchError(
-            f"init_from={source.origin!r} is a BERT checkpoint with an MLP feed-forward, which does not load into "
-            f"ffn_type={config.ffn_type!r} (MosaicBERT's GeGLU); set model.model_config.ffn_type=mlp to keep it "
-            "(the network then runs BERT's GELU MLP in every layer instead of the GeGLU)", [], [], [])
-    if config.position_embedding_type == "alibi" and any("position_embeddings" in k for k in source.state_dict):
-        log.info("importing %s with ALiBi: its position embeddings are dropped", source.origin)
-    try:
-        return convert_bert_state_dict(source.state_dict, config)
-    except ValueError as err:  # a layout the conversion cannot map (architecture/ raises plain ValueErrors)
-        raise WeightsMismatchError(f"init_from={source.origin!r}: {err}", [], [], []) from None
-
-
-@dataclass(frozen=True)
-class SourceFormat:
-    """A checkpoint layout MosaicBERT imports: how to recognise it, its config fields, its weights in our names."""
-
-    name: str
-    matches: Callable[[SourceWeights], bool]
-    config_fields: Callable[[SourceWeights], dict]
-    weights: Callable[[SourceWeights, PretrainedConfig], dict[str, torch.Tensor]]
-
-
-SOURCE_FORMATS: dict[str, SourceFormat] = {fmt.name: fmt for fmt in (
-    SourceFormat("mosaic_bert", lambda s: s.model_type == MosaicBertConfig.model_type, _own_config,
-                 lambda s, config: s.state_dict),
-    SourceFormat("original_mosaic_bert", lambda s: is_original_state_dict(s.state_dict),
-                 lambda s: original_config_fields(s.config), _original_weights),
-    SourceFormat("bert", lambda s: s.model_type == "bert", bert_shape_fields, _bert_weights),
-)}
-
-
-def source_format(source: SourceWeights) -> SourceFormat:
-    """The first format of ``SOURCE_FORMATS`` that recognises ``source``; one-line error when none does."""
-    for fmt in SOURCE_FORMATS.values():
-        if fmt.matches(source):
-            return fmt
-    raise UnreadableWeightsError(f"init_from={source.origin!r} holds a {source.model_type!r} model; mosaic_bert "
-                                 f"imports only {', '.join(SOURCE_FORMATS)} checkpoints")
-
-
-def mosaic_config(source: SourceWeights) -> dict:
-    """MosaicBertConfig fields from a source checkpoint of any supported format."""
-    fmt = source_format(source)
-    if fmt.name != "mosaic_bert":
-        log.info("importing %s (checkpoint format %s)", source.origin, fmt.name)
-    return fmt.config_fields(source)
-
-
-def mosaic_weights(source: SourceWeights, config: PretrainedConfig) -> dict[str, torch.Tensor]:
-    """Source weights in MosaicBERT's layout (names converted by the source's format)."""
-    return source_format(source).weights(source, config)
+def export_auto_classes(network: PreTrainedModel) -> dict[type[PreTrainedModel], str]:
+    """The remote-code auto classes of the family whose ``export_auto_classes`` names ``network``'s class (empty: a
+    native transformers export)."""
+    return next((family.export_auto_classes for family in MODEL_REGISTRY.values()
+                 if type(network) in family.export_auto_classes), {})
 
 
 def _name_transformers_class(network: PreTrainedModel, config_file: Path) -> None:
@@ -156,22 +42,25 @@ def export_to_hf(model: HuggingFaceModel | PreTrainedModel, out_dir: str | Path,
     """Write the network (the wrapped one of a ``HuggingFaceModel``) and its tokenizer as a Hugging Face directory;
     replaces ``out_dir`` atomically. Under FSDP pass ``sharding.full_network(...)``: it holds the gathered weights.
 
-    MosaicBERT networks carry their code (``auto_map``: load with ``trust_remote_code=True``); transformers'
-    networks (BERT, ModernBERT) load with the plain auto classes, under the name of the transformers class they are
-    or extend (``SparseModernBertForMaskedLM`` exports as ``ModernBertForMaskedLM``).
+    Remote-code networks (``NetworkFamily.export_auto_classes``, MosaicBERT's) carry their code (``auto_map``: load
+    with ``trust_remote_code=True``); transformers' networks (BERT, ModernBERT) load with the plain auto classes,
+    under the name of the transformers class they are or extend (``SparseModernBertForMaskedLM`` exports as
+    ``ModernBertForMaskedLM``).
     """
     network = model.model if isinstance(model, HuggingFaceModel) else model
     if tokenizer is None and isinstance(model, HuggingFaceModel):
         tokenizer = model.tokenizer
     out_dir = Path(out_dir).expanduser().resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    auto_class = AUTO_CLASSES.get(type(network))
+    auto_classes = export_auto_classes(network)
+    auto_class = auto_classes.get(type(network))
     if auto_class is not None:
         type(network.config).register_for_auto_class("AutoConfig")
         type(network).register_for_auto_class(auto_class)
-        if auto_class != "AutoModel":
+        base = next((cls for cls, name in auto_classes.items() if name == "AutoModel"), None)
+        if auto_class != "AutoModel" and base is not None:
             network.config.auto_map = {**(getattr(network.config, "auto_map", None) or {}),
-                                       "AutoModel": f"{MosaicBertModel.__module__.rsplit('.', 1)[-1]}.MosaicBertModel"}
+                                       "AutoModel": f"{base.__module__.rsplit('.', 1)[-1]}.{base.__name__}"}
     with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as tmp:
         staging = Path(tmp) / "export"
         network.save_pretrained(staging, safe_serialization=True)

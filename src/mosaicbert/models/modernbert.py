@@ -25,7 +25,7 @@ from transformers.modeling_outputs import MaskedLMOutput
 from transformers.models.modernbert.modeling_modernbert import ModernBertEncoderLayer
 
 from .flops import FlopShape
-from .network import NetworkFamily
+from .network import NetworkFamily, model_type_kind
 from .weights import KeyLayout, SourceWeights
 
 VOCAB_MULTIPLE = 64
@@ -99,6 +99,8 @@ MODERNBERT = NetworkFamily(
     task_classes={"mlm": SparseModernBertForMaskedLM, "classification": ModernBertForSequenceClassification},
     adapt_weights=modernbert_weights,
     layer_class=ModernBertEncoderLayer,
+    reads=(model_type_kind(ModernBertConfig.model_type),),
+    pretraining_dropouts={"attention_dropout": 0.0, "embedding_dropout": 0.0, "mlp_dropout": 0.0},
     source_config=source_config,
     task_config=TASK_CONFIG,
     tokenizer_config=tokenizer_config,

@@ -1,5 +1,6 @@
-"""Building the network of one family (``mosaic_bert``, ``hf_bert``, ``modernbert``) for a task, optionally from
-source weights; a family also declares what the rest of the recipe asks of it (key layout, FLOPs, heads, length).
+"""Building the network of one family (each registered in ``registry.py``) for a task, optionally from source
+weights; a family also declares what the rest of the recipe asks of it (the checkpoints it reads, key layout, FLOPs,
+pretraining dropouts, export classes, heads, length), so no code outside the family's own file decides by its name.
 
 The config is the family's defaults (its base shape), then what the tokenizer fixes (``tokenizer_config``: e.g.
 ModernBERT's special-token ids), then the source checkpoint's config (all of it
@@ -25,6 +26,22 @@ from .weights import BERT_KEYS, KeyLayout, SourceWeights, load_weights
 BERT_SHAPE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                    "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id")
 LABEL_KEYS = ("num_labels", "id2label", "label2id", "problem_type")
+# MosaicBERT's pretraining dropout, in BERT's config keys (the recipe's for both BERT families)
+BERT_PRETRAINING_DROPOUTS = {"attention_probs_dropout_prob": 0.0, "hidden_dropout_prob": 0.1}
+
+
+@dataclass(frozen=True)
+class CheckpointKind:
+    """A kind of checkpoint a family reads natively (no conversion loss): its name in messages and how to recognise
+    it."""
+
+    name: str
+    matches: Callable[[SourceWeights], bool]
+
+
+def model_type_kind(model_type: str) -> CheckpointKind:
+    """Checkpoints whose config has ``model_type``."""
+    return CheckpointKind(model_type, lambda source: source.model_type == model_type)
 
 
 def position_table_length(config: PretrainedConfig) -> int | None:
@@ -43,14 +60,21 @@ def bert_shape_fields(source: SourceWeights) -> dict:
 class NetworkFamily:
     """A config class, one network class per task, how to bring source weights into the family's layout, and
     the encoder layer class (one FSDP unit and activation-checkpoint region each, ``sharding.py``), plus the
-    facts other parts ask the family for instead of its name: the state-dict layout of its checkpoints
-    (``weights.py``), its FLOP shape (``flops.py``), the heads a fine-tuning run starts fresh, its maximum length."""
+    facts other parts ask the family for instead of its name: the checkpoints it reads natively (``registry.py``:
+    which family scores a checkpoint), the state-dict layout of its checkpoints (``weights.py``), its FLOP shape
+    (``flops.py``), its pretraining dropouts, its export classes (``hf_io.py``), the heads a fine-tuning run starts
+    fresh, its maximum length."""
 
     name: str
     config_class: type[PretrainedConfig]
     task_classes: dict[str, type[PreTrainedModel]]
     adapt_weights: Callable[[SourceWeights, PretrainedConfig], dict[str, torch.Tensor]]
     layer_class: type[nn.Module]
+    # the checkpoints the family reads without conversion loss; the first family of the registry that reads a
+    # checkpoint is the one that scores it (evaluate_mlm.py)
+    reads: tuple[CheckpointKind, ...]
+    # the config keys of its dropouts, as the recipe pretrains it (the benchmarks and the GPU check set them)
+    pretraining_dropouts: dict[str, float]
     # config fields read from a source checkpoint; None: all of a same-family config, else BERT_SHAPE_KEYS
     source_config: Callable[[SourceWeights], dict] | None = None
     # fields per task that override the source's config (the caller's model_config still wins)
@@ -68,6 +92,20 @@ class NetworkFamily:
     block_mask: bool = True
     # the longest input a config of the family takes (None: no limit of its own, e.g. ALiBi)
     max_length: Callable[[PretrainedConfig], int | None] = position_table_length
+    # exported as remote code: network class -> the transformers auto class it loads under (the config's auto_map;
+    # the class under "AutoModel" is the base model). Empty: the network is (or extends) a transformers class and
+    # exports natively, under that class's name
+    export_auto_classes: dict[type[PreTrainedModel], str] = field(default_factory=dict)
+    # named model_config variants measured side by side (benchmarks/model_throughput.py); None: the family as it is
+    variants: dict[str, dict] | None = None
+
+    def reads_natively(self, source: SourceWeights) -> bool:
+        """``source`` is a checkpoint of a kind in ``reads``."""
+        return any(kind.matches(source) for kind in self.reads)
+
+    def measured_variants(self) -> dict[str, dict]:
+        """Variant name -> model_config overrides (``variants``, or the family under its own name)."""
+        return dict(self.variants) if self.variants is not None else {self.name: {}}
 
     def build(self, task: str, model_config: dict | None = None, source: SourceWeights | None = None,
               num_labels: int | None = None, expected_new_weights: Iterable[str] = (),
@@ -107,10 +145,3 @@ class NetworkFamily:
             config.problem_type = "regression" if config.num_labels == 1 else "single_label_classification"
         return config
 
-
-def family_of(model_type: str) -> NetworkFamily | None:
-    """The registered family whose config has ``model_type`` (None for others, e.g. a plain ``bert`` checkpoint is
-    ``hf_bert``'s)."""
-    from . import MODEL_REGISTRY  # the registry imports the families, which import this module
-
-    return next((f for f in MODEL_REGISTRY.values() if f.config_class.model_type == model_type), None)

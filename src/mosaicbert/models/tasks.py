@@ -1,4 +1,4 @@
-"""ComposerModel wrappers of the two tasks, shared by ``mosaic_bert`` and ``hf_bert``.
+"""ComposerModel wrappers of the two tasks, shared by every model family.
 
 Both wrap a transformers-style network (``forward(input_ids, attention_mask, token_type_ids, labels)``
 returning a ``ModelOutput`` with ``loss`` and ``logits``) through Composer's ``HuggingFaceModel``, so
@@ -21,7 +21,6 @@ from mosaicbert.architecture.padding import DOCUMENT_IDS
 from .autocast import AutocastMixin, resolve_autocast_dtype
 from .document_mask import block_diagonal_inputs
 from .metrics import classification_metrics, mlm_metrics
-from .network import family_of
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +34,31 @@ def masked_positions(batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
 
 
 class _TaskModel(AutocastMixin, HuggingFaceModel):
-    """``HuggingFaceModel`` with our own metrics dictionaries and optional autocast."""
+    """``HuggingFaceModel`` with our own metrics dictionaries and optional autocast.
+
+    ``block_mask`` and ``family_name``: what the network's family says of packed rows (``NetworkFamily.block_mask``)
+    and its name (in the warning when it takes no 3-D mask); ``build.wrap_network`` passes them."""
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase | None,
-                 metrics: dict[str, Metric], eval_metrics: dict[str, Metric], autocast_dtype=None):
+                 metrics: dict[str, Metric], eval_metrics: dict[str, Metric], autocast_dtype=None,
+                 block_mask: bool = True, family_name: str | None = None):
         super().__init__(model, tokenizer=tokenizer, shift_labels=False)
         self.autocast_dtype = resolve_autocast_dtype(autocast_dtype)
         self.train_metrics = metrics
         self.val_metrics = eval_metrics
+        self.block_mask = block_mask
+        self.family_name = family_name or type(model).__name__
 
     def forward(self, batch):
         """Packed rows (``document_ids``) reach a network without that argument as a block-diagonal mask, or, for a
-        family that takes no 3-D mask (``NetworkFamily.block_mask``), as plain rows (its documents cross-attend)."""
+        family that takes no 3-D mask (``block_mask=False``), as plain rows (its documents cross-attend)."""
         if DOCUMENT_IDS in batch and DOCUMENT_IDS not in self.model_forward_args:
-            family = family_of(getattr(self.model.config, "model_type", ""))
-            if family is None or family.block_mask:
+            if self.block_mask:
                 batch = block_diagonal_inputs(batch)
             else:
                 if not getattr(self, "_warned_cross_attention", False):
                     log.warning("%s keeps no document boundaries inside packed rows: its documents attend to each "
-                                "other (set the loaders' document_boundaries: false to say so)", family.name)
+                                "other (set the loaders' document_boundaries: false to say so)", self.family_name)
                     self._warned_cross_attention = True
                 batch = {key: value for key, value in batch.items() if key != DOCUMENT_IDS}
         return super().forward(batch)
@@ -75,8 +79,8 @@ class MaskedLMComposerModel(_TaskModel):
     """
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase | None = None,
-                 autocast_dtype=None):
-        super().__init__(model, tokenizer, mlm_metrics(), mlm_metrics(), autocast_dtype)
+                 autocast_dtype=None, block_mask: bool = True, family_name: str | None = None):
+        super().__init__(model, tokenizer, mlm_metrics(), mlm_metrics(), autocast_dtype, block_mask, family_name)
 
     def eval_forward(self, batch, outputs=None):
         logits = self.logits(batch, outputs)
@@ -97,10 +101,10 @@ class SequenceClassificationComposerModel(_TaskModel):
     """
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase | None = None,
-                 autocast_dtype=None):
+                 autocast_dtype=None, block_mask: bool = True, family_name: str | None = None):
         num_labels = model.config.num_labels
         super().__init__(model, tokenizer, classification_metrics(num_labels), classification_metrics(num_labels),
-                         autocast_dtype)
+                         autocast_dtype, block_mask, family_name)
 
     @property
     def is_regression(self) -> bool:

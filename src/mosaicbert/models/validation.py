@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 from mosaicbert.did_you_mean import did_you_mean
 
+from .registry import MODEL_REGISTRY
+
 
 class ModelSectionError(ValueError):
     """An unknown model name or ``model_config`` key; the message is one line naming the config key."""
@@ -18,8 +20,6 @@ class ModelSectionError(ValueError):
 
 def check_model_section(name: str, model_config: Mapping[str, object], key: str = "model") -> None:
     """``name`` is in ``MODEL_REGISTRY`` and every ``model_config`` key is a field of that model's config class."""
-    from mosaicbert.models import MODEL_REGISTRY
-
     if name not in MODEL_REGISTRY:
         raise ModelSectionError(f"config key '{key}.name': unknown model {name!r}"
                                 f"{did_you_mean(name, MODEL_REGISTRY)}; choose from: {', '.join(MODEL_REGISTRY)}")
@@ -34,8 +34,6 @@ def check_model_section(name: str, model_config: Mapping[str, object], key: str 
 def check_sequence_length(name: str, model_config: Mapping[str, object], max_seq_len: int, key: str) -> None:
     """``max_seq_len`` (config key ``key``) fits the network ``model_config`` describes (``NetworkFamily.max_length``;
     the family's defaults where ``model_config`` is silent)."""
-    from mosaicbert.models import MODEL_REGISTRY
-
     family = MODEL_REGISTRY[name]
     limit = family.max_length(family.config("mlm", dict(model_config), None, None))
     if limit is not None and max_seq_len > limit:

@@ -1,7 +1,8 @@
 """Reading weights to start from (HF checkpoint or Composer checkpoint) and fitting them into a network.
 
-``read_weights(init_from)`` accepts a Hugging Face model directory, a Hub name, or a Composer checkpoint
-file (local path or URI) of this recipe. ``load_weights(model, state_dict, ...)`` loads them and raises one
+``read_weights(init_from, key_layout_of)`` accepts a Hugging Face model directory, a Hub name, or a Composer
+checkpoint file (local path or URI) of this recipe; ``key_layout_of(model_type)`` (the registry's) says under which
+prefix a headless checkpoint's keys go. This module knows no family: what it needs comes as arguments. ``load_weights(model, state_dict, ...)`` loads them and raises one
 ``WeightsMismatchError`` listing everything that does not fit, unless the caller declared those parameters
 as new heads.
 """
@@ -59,14 +60,6 @@ class KeyLayout:
 BERT_KEYS = KeyLayout("bert.", re.compile(r"bert\.encoder\.layer\.(\d+)\."))
 
 
-def key_layout(model_type: str) -> KeyLayout:
-    """The key layout of the family whose config has ``model_type`` (BERT's for any other model type)."""
-    from .network import family_of  # the families import this module
-
-    family = family_of(model_type)
-    return family.key_layout if family is not None else BERT_KEYS
-
-
 @dataclass
 class SourceWeights:
     """Weights to start from: a state dict (keys under its family's prefix, ``bert.`` or ``model.``) and the config
@@ -84,11 +77,10 @@ class SourceWeights:
         """The source's config without file metadata (``model_type``, ``architectures``, ``auto_map``, ...)."""
         return {k: v for k, v in self.config.items() if k not in CONFIG_METADATA_KEYS}
 
-    def first_layers(self, count: int) -> SourceWeights:
-        """The source cut to its bottom ``count`` encoder layers: a shallower, faster network that keeps most
-        of what the checkpoint learned (dropping top layers, Sajjad et al. 2023), e.g. to adapt a sentence
-        encoder, whose top layers serve its pooling, to masked-word prediction."""
-        layout = key_layout(self.model_type)
+    def first_layers(self, count: int, layout: KeyLayout) -> SourceWeights:
+        """The source cut to its bottom ``count`` encoder layers (found by ``layout``, its family's): a shallower,
+        faster network that keeps most of what the checkpoint learned (dropping top layers, Sajjad et al. 2023),
+        e.g. to adapt a sentence encoder, whose top layers serve its pooling, to masked-word prediction."""
         layer_of = {key: layer for key in self.state_dict if (layer := layout.layer_of(key)) is not None}
         available = max(layer_of.values(), default=-1) + 1
         if not 1 <= count <= available:
@@ -120,13 +112,18 @@ def is_local_path(init_from: str | Path) -> bool:
     return Path(init_from).expanduser().is_absolute() or str(init_from).startswith((".", "~"))
 
 
-def read_weights(init_from: str | Path) -> SourceWeights:
-    """Read the weights named by ``init_from``: HF directory, Composer checkpoint file/URI, or Hub name."""
+def read_weights(init_from: str | Path,
+                 key_layout_of: Callable[[str], KeyLayout | None] | None = None) -> SourceWeights:
+    """Read the weights named by ``init_from``: HF directory, Composer checkpoint file/URI, or Hub name.
+
+    ``key_layout_of(model_type)``: the layout of checkpoints of that model type (``registry.key_layout_of``); a
+    headless checkpoint's keys go under its prefix. None: the keys as stored (legacy names modernised only)."""
+    layout_of = key_layout_of or (lambda model_type: None)
     path = Path(init_from).expanduser()
     if path.is_dir():
-        return _read_hf_dir(path, origin=str(init_from))
+        return _read_hf_dir(path, str(init_from), layout_of)
     if path.is_file():
-        return _read_composer_checkpoint(path, origin=str(init_from))
+        return _read_composer_checkpoint(path, str(init_from), layout_of)
     if is_local_path(init_from):
         raise FileNotFoundError(f"init_from={str(init_from)!r}: no such file or directory")
     if "://" in str(init_from):
@@ -135,11 +132,11 @@ def read_weights(init_from: str | Path) -> SourceWeights:
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "checkpoint.pt"
             get_file(str(init_from), str(local))
-            return _read_composer_checkpoint(local, origin=str(init_from))
-    return _read_hub_model(str(init_from))
+            return _read_composer_checkpoint(local, str(init_from), layout_of)
+    return _read_hub_model(str(init_from), layout_of)
 
 
-def _read_hub_model(name: str) -> SourceWeights:
+def _read_hub_model(name: str, layout_of: Callable[[str], KeyLayout | None]) -> SourceWeights:
     from huggingface_hub import snapshot_download
 
     try:
@@ -150,10 +147,10 @@ def _read_hub_model(name: str) -> SourceWeights:
     except (OSError, ValueError) as err:
         raise FileNotFoundError(f"init_from={name!r} is not a local file or directory and could not be fetched "
                                 f"from the Hugging Face Hub ({type(err).__name__}: {err})") from None
-    return _read_hf_dir(local_dir, origin=name)
+    return _read_hf_dir(local_dir, name, layout_of)
 
 
-def _read_hf_dir(path: Path, origin: str) -> SourceWeights:
+def _read_hf_dir(path: Path, origin: str, layout_of: Callable[[str], KeyLayout | None]) -> SourceWeights:
     config_file = path / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"init_from={origin!r}: {config_file} not found (not a Hugging Face model directory)")
@@ -168,11 +165,12 @@ def _read_hf_dir(path: Path, origin: str) -> SourceWeights:
             state_dict.update(_readable(path / shard, origin, lambda: _load_weight_file(path / shard)))
     else:
         state_dict = _readable(weight_file, origin, lambda: _load_weight_file(weight_file))
-    return _source(state_dict, config, origin)
+    return _source(state_dict, config, origin, layout_of)
 
 
-def _source(state_dict: dict[str, torch.Tensor], config: dict, origin: str) -> SourceWeights:
-    return SourceWeights(_normalise_keys(state_dict, key_layout(config.get("model_type", "bert"))), config, origin)
+def _source(state_dict: dict[str, torch.Tensor], config: dict, origin: str,
+            layout_of: Callable[[str], KeyLayout | None]) -> SourceWeights:
+    return SourceWeights(_normalise_keys(state_dict, layout_of(config.get("model_type", "bert"))), config, origin)
 
 
 def _readable(file: Path, origin: str, read: Callable[[], T]) -> T:
@@ -194,7 +192,8 @@ def _load_weight_file(file: Path) -> dict[str, torch.Tensor]:
     return torch.load(file, map_location="cpu", weights_only=True)
 
 
-def _read_composer_checkpoint(path: Path, origin: str) -> SourceWeights:
+def _read_composer_checkpoint(path: Path, origin: str,
+                              layout_of: Callable[[str], KeyLayout | None]) -> SourceWeights:
     # Composer checkpoints pickle the training state (timestamps, RNG): only load checkpoints you trust.
     checkpoint = _readable(path, origin, lambda: torch.load(path, map_location="cpu", weights_only=False))
     try:
@@ -204,12 +203,12 @@ def _read_composer_checkpoint(path: Path, origin: str) -> SourceWeights:
     hf_state = checkpoint["state"].get("integrations", {}).get("huggingface", {})
     config = hf_state.get("model", {}).get("config", {}).get("content", {})
     state_dict = {k.removeprefix(COMPOSER_MODEL_PREFIX): v for k, v in model_state.items()}
-    return _source(state_dict, config, origin)
+    return _source(state_dict, config, origin, layout_of)
 
 
-def _normalise_keys(state_dict: dict[str, torch.Tensor], layout: KeyLayout) -> dict[str, torch.Tensor]:
+def _normalise_keys(state_dict: dict[str, torch.Tensor], layout: KeyLayout | None) -> dict[str, torch.Tensor]:
     """Modern LayerNorm names, no stale ``position_ids`` buffers, and the family's prefix of its task models
-    (``bert.``, ``model.``) on the keys of a headless checkpoint."""
+    (``bert.``, ``model.``: ``layout``'s, when given) on the keys of a headless checkpoint."""
     normalised = {}
     for key, tensor in state_dict.items():
         if key.endswith(".position_ids"):
@@ -218,7 +217,7 @@ def _normalise_keys(state_dict: dict[str, torch.Tensor], layout: KeyLayout) -> d
             if key.endswith(legacy):
                 key = key[: -len(legacy)] + modern
         normalised[key] = tensor
-    if not any(key.startswith(layout.prefix) for key in normalised):
+    if layout is not None and not any(key.startswith(layout.prefix) for key in normalised):
         normalised = {f"{layout.prefix}{key}": tensor for key, tensor in normalised.items()}
     return normalised
 

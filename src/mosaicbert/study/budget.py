@@ -24,6 +24,7 @@ from composer.loggers import Logger
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.architecture.padding import DOCUMENT_IDS
 from mosaicbert.models.flops import step_flops
+from mosaicbert.models.registry import family_of_model_type
 from mosaicbert.training.pretrain import build_trainer
 from mosaicbert.ranks import rank_zero_value
 from mosaicbert.training.schema import PretrainConfig
@@ -62,12 +63,13 @@ class FlopCounter(Callback):
     every slot and decoding every token for the families that do, as their ``FlopShape`` says)."""
 
     def __init__(self, network_config: Any, masker: Any) -> None:
-        self.config, self.masker = network_config, masker
+        self.shape = family_of_model_type(network_config.model_type).flop_shape(network_config)
+        self.masker = masker
         self.total = 0.0
 
     def batch_end(self, state: State, logger: Logger) -> None:
         mask = state.batch["attention_mask"]
-        self.total += step_flops(self.config, mask, self.masker.rate * float(mask.sum()),
+        self.total += step_flops(self.shape, mask, self.masker.rate * float(mask.sum()),
                                  document_ids=state.batch.get(DOCUMENT_IDS))[0]
 
 

@@ -18,9 +18,12 @@ from mosaicbert.callbacks.streaming_memory import ReleaseStreamingMemory
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.unigram import unigram_log_probs
-from mosaicbert.models import build_composer_model, export_to_hf, full_network
+from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.flops import mlm_training_flops
+from mosaicbert.models.hf_io import export_to_hf
 from mosaicbert.models.output_bias import set_mlm_bias_to_frequencies
+from mosaicbert.models.registry import MODEL_REGISTRY
+from mosaicbert.models.sharding import full_network
 from mosaicbert.tokenizer import load_tokenizer
 
 from .checkpoints import repair_checkpoint_folder
@@ -58,7 +61,8 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
     # the MaskingRateScheduler sets train_masker.step to the batch count before every batch: masks are a pure
     # function of (seed, batch, sample), the same however the batch is split over ranks and microbatches
     train_masker = MLMMasker(tokenizer, cfg.masking.train_rate, seed=cfg.seed, dynamic=False)
-    model.flops_per_batch = partial(mlm_training_flops, model.model.config, train_masker)
+    flop_shape = MODEL_REGISTRY[cfg.model.name].flop_shape(model.model.config)
+    model.flops_per_batch = partial(mlm_training_flops, flop_shape, train_masker)
     if not cfg.train_metrics:
         model.train_metrics = {}  # Composer then skips the per-microbatch metric updates
     train_data = build_mlm_dataloader(cfg.train_loader, tokenizer, cfg.max_seq_len, cfg.device_train_batch_size,

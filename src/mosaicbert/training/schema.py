@@ -14,6 +14,7 @@ from omegaconf import MISSING
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
 from mosaicbert.data.sources import DataContentError
 from mosaicbert.did_you_mean import did_you_mean
+from mosaicbert.models.registry import MODEL_REGISTRY
 
 from mosaicbert.config.components import ALGORITHMS, CALLBACKS, LOGGERS, OPTIMIZERS, SCHEDULERS
 from mosaicbert.config.loading import ConfigError, registry_field, time_field
@@ -193,8 +194,6 @@ class PretrainConfig:
                 _check_data_paths(loader, name)
 
     def _validate_fullgraph(self) -> None:
-        from mosaicbert.models import MODEL_REGISTRY
-
         graph_breaks = MODEL_REGISTRY[self.model.name].graph_breaks
         if (self.compile_config or {}).get("fullgraph") and graph_breaks:
             raise ConfigError(f"config key 'compile_config.fullgraph': true cannot work for {self.model.name}: "
@@ -290,8 +289,6 @@ def _check_mds_index(index: str, where: str) -> None:
 
 def mlm_head_prefixes(name: str) -> list[str]:
     """Names of the parts outside the encoder of model ``name``'s MLM network (``mlm_head`` for MosaicBERT)."""
-    from mosaicbert.models import MODEL_REGISTRY
-
     family = MODEL_REGISTRY[name]
     network_class = family.task_classes["mlm"]
     with torch.device("meta"):  # structure only: no memory, no initialisation cost
