@@ -16,13 +16,12 @@ import time
 import torch
 from composer import Trainer
 
+from mosaicbert.config.components import build_optimizer
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_examples
 from mosaicbert.models.build import build_composer_model
+from mosaicbert.precision import cpu_bf16_skip_note, resolve_precision
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.config.components import build_optimizer
-from mosaicbert.precision import resolve_precision
-from mosaicbert.precision import cpu_bf16_skip_note
 
 SHAPES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},

@@ -21,18 +21,19 @@ import statistics
 from pathlib import Path
 
 import torch
+from model_throughput import PRECISIONS, SHAPES
 
-from model_throughput import PRECISIONS, SHAPES, machine
 from mosaicbert.architecture.attention import flash_attn_varlen_qkvpacked_func
+from mosaicbert.config.components import build_optimizer
+from mosaicbert.data.news import load_news_articles
 from mosaicbert.measurement.host_syncs import VARIANTS, compare_variants
+from mosaicbert.measurement.machine import describe, machine_info
 from mosaicbert.measurement.news_batches import news_batches
 from mosaicbert.measurement.steps import OPTIMIZER
-from mosaicbert.data.news import load_news_articles
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
-from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.config.components import build_optimizer
 from mosaicbert.precision import cpu_bf16_skip_note
+from mosaicbert.tokenizer import load_tokenizer
 
 
 def measure(args, device: torch.device, backend: str) -> list[dict]:
@@ -61,9 +62,7 @@ def measure(args, device: torch.device, backend: str) -> list[dict]:
 
 def markdown(rows: list[dict], info: dict) -> str:
     lines = [f"# Host syncs of unpadding ({info['date']})", "",
-             f"Machine: {info['machine']['cpu']}, {info['machine']['logical_cpus']} logical CPUs, "
-             f"{info['machine']['threads']} torch threads, device {info['device']}, attention {info['backend']}; "
-             f"torch {info['machine']['torch']}.",
+             f"Machine: {describe(info['machine'])}; device {info['device']}, attention {info['backend']}.",
              f"MosaicBERT {info['shape']} MLM, news truncated/padded to 128, batch {info['batch_size']}, 30% masking; "
              f"{info['steps']} interleaved steps per variant after {info['warmup']} warm-up rounds.", "",
              "| precision | max_seqlen | median step (s) | host syncs per step | before / now |",
@@ -98,7 +97,7 @@ def main() -> None:
     backend = "flash_attn" if device.type == "cuda" and flash_attn_varlen_qkvpacked_func is not None else "sdpa"
     rows = measure(args, device, backend)
     info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine(), "device": str(device), "backend": backend, "shape": args.shape,
+            "machine": machine_info(), "device": str(device), "backend": backend, "shape": args.shape,
             "batch_size": args.batch_size, "warmup": args.warmup, "steps": args.steps}
     report = markdown(rows, info)
     print(report)

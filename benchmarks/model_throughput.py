@@ -33,7 +33,6 @@ import argparse
 import atexit
 import datetime
 import json
-import platform
 import random
 import re
 import shutil
@@ -46,22 +45,31 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch.distributed._tools.mem_tracker import MemTracker  # private API: the one peak-memory tracker for CPU
+from torch.distributed._tools.mem_tracker import (
+    MemTracker,  # private API: the one peak-memory tracker for CPU
+)
 
 from mosaicbert.architecture import IGNORE_INDEX
 from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
-from mosaicbert.measurement.news_batches import news_batches, pad_batch
-from mosaicbert.measurement.steps import OPTIMIZER, PEAK_SHAPES, batch_flops, matmul_peak, train_step
+from mosaicbert.config.components import build_optimizer
 from mosaicbert.data.conversion import ConversionOptions, convert_split
 from mosaicbert.data.loaders import build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.data.sources import open_source
+from mosaicbert.measurement.machine import describe, machine_info
+from mosaicbert.measurement.news_batches import news_batches, pad_batch
+from mosaicbert.measurement.steps import (
+    OPTIMIZER,
+    PEAK_SHAPES,
+    batch_flops,
+    matmul_peak,
+    train_step,
+)
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
-from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.config.components import build_optimizer
 from mosaicbert.precision import cpu_bf16_skip_note
+from mosaicbert.tokenizer import load_tokenizer
 
 SHAPES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
@@ -289,27 +297,10 @@ def loader_throughput(tokenizer, seq_len: int, batch_size: int, batches: int = 6
         return samples / (time.perf_counter() - start)
 
 
-def machine() -> dict:
-    """CPU model, core count, threads and library versions."""
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    import composer
-    import transformers
-    return {"cpu": cpu, "logical_cpus": torch.multiprocessing.cpu_count(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "composer": composer.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version()}
-
-
 def markdown(results: list[dict], info: dict) -> str:
     """The results table with ratios to ``hf_bert`` (first padding policy) of the same workload and precision."""
     lines = [f"# Model throughput ({info['date']})", "",
-             f"Machine: {info['machine']['cpu']}, {info['machine']['logical_cpus']} logical CPUs, "
-             f"{info['machine']['threads']} torch threads; torch {info['machine']['torch']}, "
-             f"composer {info['machine']['composer']}, transformers {info['machine']['transformers']}.",
+             f"Machine: {describe(info['machine'])}.",
              "Matmul peak (median of the samples taken between the steps; range in brackets): " + ", ".join(
                  f"{name} {peak / 1e9:.0f} GFLOP/s ({min(info['peak_flops_samples'][name]) / 1e9:.0f}-"
                  f"{max(info['peak_flops_samples'][name]) / 1e9:.0f})" for name, peak in info["peak_flops"].items())
@@ -410,7 +401,7 @@ def main() -> None:
     loader = None if args.no_loader else loader_throughput(tokenizer, 128, args.batch_128)
     info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "loader_samples_per_s": loader,
-            "machine": machine(), "peak_flops": peaks, "peak_flops_samples": peak_samples, "shape": args.shape,
+            "machine": machine_info(), "peak_flops": peaks, "peak_flops_samples": peak_samples, "shape": args.shape,
             "warmup": args.warmup, "steps": args.steps, "workloads": descriptions}
     report = markdown(results, info)
     print(report)

@@ -15,10 +15,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from plot_losses import (
+    read_scalars,  # this script's neighbour: reads a run's TensorBoard scalars
+)
 from transformers import pipeline
 
 from mosaicbert.data.news import news_splits
-from plot_losses import read_scalars  # this script's neighbour: reads a run's TensorBoard scalars
 
 ACCURACY_TAG = "metrics/eval/MaskedAccuracy"
 TOP_K = 5

@@ -18,8 +18,8 @@ if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
     os.environ["MOSAICBERT_SHM_PREFIX_START"] = str(100000 * (1 + int(os.environ["PYTEST_XDIST_WORKER"][2:])))
 
 from mosaicbert.data.news import load_news_articles  # noqa: E402
-from mosaicbert.tokenizer import load_tokenizer, offline_bert_uncased_dir  # noqa: E402
 from mosaicbert.data.shared_memory_registration import use_prefix_range  # noqa: E402
+from mosaicbert.tokenizer import load_tokenizer, offline_bert_uncased_dir  # noqa: E402
 
 use_prefix_range()  # also for the tests' own StreamingDatasets
 

@@ -18,11 +18,11 @@ from test_training_schedulers import state_at
 
 from mosaicbert.algorithms import batch_size_warmup
 from mosaicbert.algorithms.batch_size_warmup import BatchSizeWarmup
+from mosaicbert.config.components import build_algorithms
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.data.loaders import count_real_tokens
 from mosaicbert.training.cli import pretrain_cli
-from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.pretrain import build_trainer
-from mosaicbert.config.components import build_algorithms
 from mosaicbert.training.schema import PretrainConfig
 
 STEPS, BATCH, START = 10, 16, 4

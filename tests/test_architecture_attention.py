@@ -10,8 +10,13 @@ import sys
 import pytest
 import torch
 
-from mosaicbert.architecture import (ATTENTION_BACKENDS, AttentionContext, MosaicBertConfig, MosaicBertModel,
-                                     alibi_slopes)
+from mosaicbert.architecture import (
+    ATTENTION_BACKENDS,
+    AttentionContext,
+    MosaicBertConfig,
+    MosaicBertModel,
+    alibi_slopes,
+)
 from mosaicbert.architecture import attention as attention_module
 from mosaicbert.architecture.alibi import alibi_bias
 

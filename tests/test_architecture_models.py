@@ -17,7 +17,6 @@ from mosaicbert.architecture import (
 )
 from mosaicbert.architecture.layer_norm import LowPrecisionLayerNorm
 
-
 BERT_SHAPE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                    "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "hidden_act", "pad_token_id")
 

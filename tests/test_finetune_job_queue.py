@@ -9,8 +9,14 @@ import threading
 import time
 from dataclasses import dataclass
 
-from mosaicbert.finetune.job_queue import (DIED, available_cores, cuda_context_lost, default_cpu_workers, run_jobs,
-                                           worker_gpus)
+from mosaicbert.finetune.job_queue import (
+    DIED,
+    available_cores,
+    cuda_context_lost,
+    default_cpu_workers,
+    run_jobs,
+    worker_gpus,
+)
 
 ILLEGAL_ACCESS = "CUDA error: an illegal memory access was encountered"
 

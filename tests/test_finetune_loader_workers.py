@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import mosaicbert.finetune.config as finetune_config
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.finetune.config import GlueConfig, SequenceClassificationConfig
 from mosaicbert.finetune.data import build_dataloader, load_task_data, tokenize_examples
 from mosaicbert.finetune.glue_tasks import get_task
-from mosaicbert.config.loading import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 GLUE_TINY = ROOT / "yamls" / "test" / "glue-tiny.yaml"

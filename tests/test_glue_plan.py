@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.finetune.cli import glue_main
 from mosaicbert.finetune.config import GlueConfig
 from mosaicbert.finetune.glue_plan import plan_jobs
-from mosaicbert.config.loading import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "yamls" / "test" / "glue-tiny.yaml"

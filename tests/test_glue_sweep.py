@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from mosaicbert.config.loading import load_config
 from mosaicbert.finetune.cli import glue_main
 from mosaicbert.finetune.config import GlueConfig
 from mosaicbert.finetune.glue_sweep import GlueSweep, run_glue
 from mosaicbert.finetune.glue_tasks import GLUE_TASKS
 from mosaicbert.models.weights import read_weights
-from mosaicbert.config.loading import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "glue"

@@ -1,4 +1,4 @@
-"""``benchmarks/long_context.py`` end to end at test size on the real corpora (news + State of the Union addresses):
+"""``studies/long_context.py`` end to end at test size on the real corpora (news + State of the Union addresses):
 phase 1, phase 2 from its checkpoint, the same masked tokens at every length, BERT stopped at its table, the
 report; started again it trains nothing."""
 
@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from mosaicbert.study.cli import study_main
-from mosaicbert.study.long_context import run_study
-from mosaicbert.study.long_context_config import LongContextStudyConfig
+from mosaicbert.study.long_context.config import LongContextStudyConfig
+from mosaicbert.study.long_context.run import run_study
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str]) -> int:
-    """What ``benchmarks/long_context.py`` runs."""
-    return study_main(argv, "", "benchmarks/long_context.py", LongContextStudyConfig, run_study, "")
+    """What ``studies/long_context.py`` runs."""
+    return study_main(argv, "", "studies/long_context.py", LongContextStudyConfig, run_study, "")
 
 
 @pytest.fixture(scope="module")

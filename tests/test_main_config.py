@@ -63,9 +63,9 @@ def test_tiny_config_validates_and_overrides_apply(mds_dir):
 
 
 def test_amp_bf16_on_cpu_becomes_model_autocast(monkeypatch):
-    from mosaicbert.precision import resolve_precision
-    from mosaicbert.precision import CPU_BF16_ENV, cpu_bf16_decision
     import torch
+
+    from mosaicbert.precision import CPU_BF16_ENV, cpu_bf16_decision, resolve_precision
 
     monkeypatch.setenv(CPU_BF16_ENV, "1")  # whatever this CPU is (the decision itself: test_training_precision.py)
     cpu_bf16_decision.cache_clear()

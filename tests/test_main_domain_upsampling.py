@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 from composer.core import Callback
 
+from mosaicbert.config.components import CALLBACKS
 from mosaicbert.data.loaders import build_text_dataset
 from mosaicbert.training.cli import pretrain_cli
-from mosaicbert.config.components import CALLBACKS
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "test" / "mosaic-bert-tiny.yaml"

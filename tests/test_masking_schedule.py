@@ -13,8 +13,8 @@ from composer.loggers import InMemoryLogger, Logger
 from composer.models import ComposerClassifier
 
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
-from mosaicbert.config.loading import ConfigError
 from mosaicbert.config.components import build_algorithms
+from mosaicbert.config.loading import ConfigError
 
 
 @dataclass

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from mosaicbert.models.flops import encoder_training_flops, mlm_training_flops
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.flops import encoder_training_flops, mlm_training_flops
 from mosaicbert.models.registry import MODEL_REGISTRY
 
 # The reference attention backend computes scores and values with plain matmuls (counted 2 forward, 4 backward),

@@ -8,10 +8,14 @@ import pytest
 import torch
 
 from mosaicbert.data.unigram import unigram_log_probs
+from mosaicbert.evaluation.heldout_mlm import (
+    heldout_samples,
+    masked_batches,
+    unigram_baseline,
+)
 from mosaicbert.models.build import build_composer_model
-from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.models.output_bias import set_mlm_bias_to_frequencies
-from mosaicbert.evaluation.heldout_mlm import heldout_samples, masked_batches, unigram_baseline
+from mosaicbert.models.registry import MODEL_REGISTRY
 
 SHAPE = {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64}
 

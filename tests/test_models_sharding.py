@@ -11,15 +11,17 @@ import torch
 from composer import Trainer
 from composer.loggers import InMemoryLogger
 from composer.optim import DecoupledAdamW
-from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import CheckpointWrapper
+from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import (
+    CheckpointWrapper,
+)
 from torch.distributed.fsdp import FSDPModule
 from torch.utils.data import DataLoader
 from transformers import DataCollatorForLanguageModeling
 
+from mosaicbert.config.loading import ConfigError
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.models.sharding import full_network
-from mosaicbert.config.loading import ConfigError
 from mosaicbert.training.fsdp import build_fsdp_config
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)

@@ -8,14 +8,14 @@ import json
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from transformers import ModernBertConfig, ModernBertForMaskedLM, ModernBertModel
+from transformers import ModernBertConfig, ModernBertForMaskedLM
 
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.models.build import build_composer_model
+from mosaicbert.models.flops import attended_pairs, mlm_training_flops, step_flops
 from mosaicbert.models.hf_io import export_to_hf
 from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.models.weights import WeightsMismatchError
-from mosaicbert.models.flops import attended_pairs, mlm_training_flops, step_flops
 
 # three layers: global, local, local; a 6-token window (3 each side) so short news sentences feel it
 TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=48, local_attention=6)

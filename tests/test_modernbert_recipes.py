@@ -13,9 +13,9 @@ import yaml
 from optimi import StableAdamW
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
-from mosaicbert.finetune.config import GlueConfig
 from mosaicbert.config.components import build_optimizer
 from mosaicbert.config.loading import load_config
+from mosaicbert.finetune.config import GlueConfig
 from mosaicbert.training.schema import PretrainConfig
 
 YAMLS = Path(__file__).resolve().parents[1] / "yamls"

@@ -13,18 +13,23 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_main_e2e import (
+    assert_nonfinite_stop,
+    assert_same_weights,
+    event_files,
+    run_two_ranks,
+    scalars,
+)
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from mosaicbert.config.loading import load_config
 from mosaicbert.finetune.config import GlueConfig, SequenceClassificationConfig
 from mosaicbert.finetune.custom_task import build_task, run_custom_task
 from mosaicbert.finetune.data import read_table
 from mosaicbert.finetune.glue_sweep import run_glue
 from mosaicbert.finetune.glue_tasks import GLUE_TASKS
 from mosaicbert.models.weights import read_weights
-from mosaicbert.config.loading import load_config
 from mosaicbert.training.cli import pretrain_cli
-
-from test_main_e2e import assert_nonfinite_stop, assert_same_weights, event_files, run_two_ranks, scalars
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "test" / "modernbert-tiny.yaml"

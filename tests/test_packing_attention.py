@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_architecture_attention import (  # noqa: F401
+    CPU_BACKENDS,
+    KERNEL_CALLS,
+    reference_flash_kernel,
+    tiny_model,
+)
 
 from mosaicbert.architecture.padding import DOCUMENT_IDS, padding_info, sequence_lengths
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.document_mask import block_diagonal_inputs
-
-from test_architecture_attention import CPU_BACKENDS, KERNEL_CALLS, reference_flash_kernel, tiny_model  # noqa: F401
 
 TINY_BERT = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=6, intermediate_size=96,
                  hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, max_position_embeddings=64)

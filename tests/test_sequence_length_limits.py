@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from mosaicbert.finetune.config import GlueConfig
-from mosaicbert.config.loading import ConfigError, load_config
-from mosaicbert.training.schema import PretrainConfig
-
 from test_main_config import TINY, data_overrides, mds_dir, run_cli  # noqa: F401
+
+from mosaicbert.config.loading import ConfigError, load_config
+from mosaicbert.finetune.config import GlueConfig
+from mosaicbert.training.schema import PretrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 GLUE_BASE = ROOT / "yamls" / "finetuning" / "glue" / "mosaic-bert-base.yaml"

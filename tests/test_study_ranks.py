@@ -25,7 +25,7 @@ def _rank(rank: int, world: int, port: int, work: str, results) -> None:
     try:
         from composer.utils import dist
 
-        from mosaicbert.study.run import stage
+        from mosaicbert.study.stages import stage
 
         dist.initialize_dist("cpu", timeout=120)
         measured = stage(Path(work) / "pretrain.json", lambda: {"wall_s": 10.0 + rank, "rank": rank})

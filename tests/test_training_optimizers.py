@@ -6,9 +6,9 @@ import pytest
 import torch
 from composer.optim import DecoupledAdamW
 
+from mosaicbert.config.components import build_optimizer
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.models.build import build_composer_model
-from mosaicbert.config.components import build_optimizer
 from mosaicbert.optim.fused_adamw import FusedDecoupledAdamW
 
 # no dropout: both runs see identical forward passes

@@ -9,8 +9,8 @@ import torch
 from composer.core import State, Timestamp
 from composer.devices import DeviceCPU
 
-from mosaicbert.config.loading import ConfigError
 from mosaicbert.config.components import build_scheduler
+from mosaicbert.config.loading import ConfigError
 
 ALPHA_F = 0.02
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from optimi import StableAdamW
 
-from mosaicbert.data.masking import MLMMasker
-from mosaicbert.models.build import build_composer_model
 from mosaicbert.config.components import build_optimizer
 from mosaicbert.config.loading import ConfigError
+from mosaicbert.data.masking import MLMMasker
+from mosaicbert.models.build import build_composer_model
 
 TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=48, local_attention=8)
 RECIPE = {"name": "stable_adamw", "lr": 8e-4, "betas": [0.9, 0.98], "eps": 1e-6, "weight_decay": 1e-5}

@@ -26,7 +26,12 @@ from .configuration_mosaic_bert import MosaicBertConfig
 from .dropout import HashDropout
 from .embeddings import MosaicBertEmbeddings
 from .ffn import FFN_REGISTRY  # noqa: F401
-from .heads import CLASSIFICATION_LOSSES, MosaicBertMLMHead, MosaicBertPooler, classification_problem_type
+from .heads import (
+    CLASSIFICATION_LOSSES,
+    MosaicBertMLMHead,
+    MosaicBertPooler,
+    classification_problem_type,
+)
 from .layer_norm import LowPrecisionLayerNorm  # noqa: F401
 from .layers import MosaicBertEncoder
 from .padding import PaddingInfo, padding_info, repad, unpad

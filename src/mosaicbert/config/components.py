@@ -30,9 +30,21 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import torch
-from composer.callbacks import LRMonitor, MemoryMonitor, OptimizerMonitor, RuntimeEstimator, SpeedMonitor
+from composer.callbacks import (
+    LRMonitor,
+    MemoryMonitor,
+    OptimizerMonitor,
+    RuntimeEstimator,
+    SpeedMonitor,
+)
 from composer.core import Algorithm, Callback
-from composer.loggers import FileLogger, LoggerDestination, MLFlowLogger, TensorboardLogger, WandBLogger
+from composer.loggers import (
+    FileLogger,
+    LoggerDestination,
+    MLFlowLogger,
+    TensorboardLogger,
+    WandBLogger,
+)
 from composer.optim import (
     ComposerScheduler,
     ConstantScheduler,
@@ -50,11 +62,11 @@ from mosaicbert.algorithms.batch_size_warmup import BatchSizeWarmup
 from mosaicbert.algorithms.domain_upsampling import DomainUpsampling
 from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
-
 from mosaicbert.optim.fused_adamw import FusedDecoupledAdamW
-from .registry import Registry
 from mosaicbert.optim.schedulers import WarmupStableDecayScheduler
 from mosaicbert.optim.stable_adamw import stable_adamw
+
+from .registry import Registry
 
 OPTIMIZERS = Registry("optimizer", {
     "decoupled_adamw": FusedDecoupledAdamW,

@@ -39,6 +39,7 @@ from mosaicbert.data.mds_columns import DOCUMENT_LENGTHS, TEXT, TOKENS
 from mosaicbert.data.sources import SplitSource
 from mosaicbert.tokenizer import load_tokenizer
 
+
 class ConversionError(Exception):
     """A conversion that cannot start or finish (existing output, empty corpus, bad option)."""
 
@@ -266,7 +267,9 @@ def _packed_samples(tokenizer, dtype: str, chunks: Iterator[list[str]], options:
 
 def convert_split(source: SplitSource, out_dir: str | os.PathLike, options: ConversionOptions) -> ConversionSummary:
     """Convert one split's documents into MDS shards at ``out_dir`` (atomically; see the module doc)."""
-    from streaming import MDSWriter  # here: Streaming loads torch, which convert_dataset.py --help does not need
+    from streaming import (
+        MDSWriter,  # here: Streaming loads torch, which convert_dataset.py --help does not need
+    )
 
     target = Path(out_dir).expanduser().absolute()
     check_targets(target.parent, [target.name], options.overwrite)

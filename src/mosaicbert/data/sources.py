@@ -10,7 +10,8 @@ Registry ``SOURCES`` (name -> builder):
   and ``val`` (the validation split).
 * ``hub``   - any Hub text dataset by name (``dataset``, optional ``config``), streamed.
 * ``files`` - local files: ``.txt`` (one document per line), ``.jsonl``, ``.json``, ``.parquet``,
-  ``.csv``; given as paths, globs or directories, optionally per split as ``SPLIT=PATTERN``.
+  ``.csv``; given as paths, globs or directories, optionally per split as ``SPLIT=PATTERN``. CSV and Parquet
+  are streamed through Hugging Face ``datasets``; text and JSON are read here (see the comment above the readers).
 
 Every failure to read is a :class:`DataSourceError` whose one-line message names the culprit.
 """
@@ -21,7 +22,8 @@ import csv
 import glob
 import itertools
 import json
-import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -66,7 +68,21 @@ def _column(record: dict, text_column: str, where: str) -> str:
     return record[text_column]
 
 
+# Which reader serves which file type, and why:
+# * .csv, .parquet: Hugging Face ``datasets`` (builders ``csv``, pandas' C parser, and ``parquet``), streamed one file
+#   at a time in batches of ``ROWS_PER_BATCH`` rows (here CSV ~1.3x faster than ``csv.DictReader``, Parquet ~1.3x
+#   slower than pyarrow alone).
+# * .txt, .jsonl, .json: read here. ``datasets``' ``text`` builder splits lines exactly as a file iterator does but
+#   reads ~9x slower here; its ``json`` builder gives no line numbers (errors name a row of a 10 MB block), turns a
+#   missing text field into None, fails on valid JSON lines that add a field after its first 10 MB ("column names
+#   don't match"), parses those 10 MB twice and, on a bad line, loads the whole file into pandas. The readers here
+#   are a loop over lines with ``json.loads``, ~3x faster, naming ``file:line`` for every failure.
+
+ROWS_PER_BATCH = 1_000  # rows of a CSV or Parquet file held in memory at once
+
+
 def _read_txt(path: Path, text_column: str) -> Iterator[str]:
+    """One document per line (universal newlines, line breaks dropped)."""
     with open(path, encoding="utf-8") as f:
         yield from (line.rstrip("\n") for line in f)
 
@@ -101,27 +117,88 @@ def _read_json(path: Path, text_column: str) -> Iterator[str]:
         yield _column(record, text_column, f"{path}[{index}]")
 
 
+@contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """``datasets``' logs (its builders log each failure before raising it) and progress bars off, then restored."""
+    import datasets
+    from datasets.utils import logging as datasets_logging
+
+    verbosity, bars_off = datasets_logging.get_verbosity(), datasets.are_progress_bars_disabled()
+    datasets_logging.set_verbosity(datasets_logging.CRITICAL)
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        datasets_logging.set_verbosity(verbosity)
+        if not bars_off:
+            datasets.enable_progress_bars()
+
+
+def _open_stream(builder: str, path: Path, cache_dir: str, **options):
+    """One local file as a streamed ``datasets.IterableDataset``. ``load_dataset`` takes ``data_files`` as glob
+    patterns (hence the escape) and writes a lock file into its cache even when streaming (hence a throw-away
+    ``cache_dir``: nothing lands in ~/.cache, and a read-only home works)."""
+    import datasets
+
+    with _quiet_datasets():
+        return datasets.load_dataset(builder, data_files=glob.escape(str(path.absolute())), split="train",
+                                     streaming=True, cache_dir=cache_dir, **options)
+
+
+def _texts(stream, text_column: str) -> Iterator[str]:
+    """The texts of a stream in order, fetched ``ROWS_PER_BATCH`` at a time with ``datasets`` kept quiet."""
+    batches = stream.iter(batch_size=ROWS_PER_BATCH)
+    while True:
+        with _quiet_datasets():
+            batch = next(batches, None)
+        if batch is None:
+            return
+        yield from batch[text_column]
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file (for messages only; an empty file has none)."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return next(csv.reader(f), [])
+
+
 def _read_csv(path: Path, text_column: str) -> Iterator[str]:
-    csv.field_size_limit(sys.maxsize)
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        if text_column not in (reader.fieldnames or []):
-            raise _missing_column(reader.fieldnames or [], text_column, str(path))
-        for row in reader:
-            yield row[text_column]
+    """Fields as written (no NA or number conversion, no index column guessed from a long row): rows past the
+    header's width are cut and short ones give empty texts, as with ``csv.DictReader``; a BOM is skipped. A quote
+    left open is an error (``csv.DictReader`` took the rest of the file as one field)."""
+    import datasets
+
+    features = datasets.Features({text_column: datasets.Value("string")})
+    with tempfile.TemporaryDirectory(prefix="mosaicbert-datasets-") as cache:
+        stream = _open_stream("csv", path, cache, features=features, usecols=[text_column], index_col=False,
+                              keep_default_na=False, na_filter=False, encoding="utf-8", chunksize=ROWS_PER_BATCH)
+        try:
+            yield from _texts(stream, text_column)
+        except UnicodeDecodeError:
+            raise
+        except ValueError as err:  # pandas' errors (unknown column, empty file, unclosed quote) are ValueErrors
+            header = _csv_header(path)
+            if text_column not in header:
+                raise _missing_column(header, text_column, str(path)) from None
+            raise DataContentError(f"{path}: not a readable CSV file ({str(err).strip()})") from None
 
 
 def _read_parquet(path: Path, text_column: str) -> Iterator[str]:
+    """Only the text column is read from disk."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        parquet = pq.ParquetFile(path)
-    except Exception as err:  # pyarrow raises several types for a damaged or foreign file
-        raise DataContentError(f"{path}: not a readable Parquet file ({err})") from None
-    if text_column not in parquet.schema_arrow.names:
-        raise _missing_column(parquet.schema_arrow.names, text_column, str(path))
-    for batch in parquet.iter_batches(columns=[text_column]):
-        yield from batch.column(0).to_pylist()
+    with tempfile.TemporaryDirectory(prefix="mosaicbert-datasets-") as cache:
+        try:
+            stream = _open_stream("parquet", path, cache, columns=[text_column], batch_size=ROWS_PER_BATCH)
+        except Exception as err:  # pyarrow raises several types for a damaged or foreign file
+            raise DataContentError(f"{path}: not a readable Parquet file ({err})") from None
+        if text_column not in (stream.features or {}):
+            raise _missing_column(pq.read_schema(path).names, text_column, str(path))
+        try:
+            yield from _texts(stream, text_column)
+        except pa.ArrowInvalid as err:
+            raise DataContentError(f"{path}: not a readable Parquet file ({err})") from None
 
 
 FILE_READERS: dict[str, Callable[[Path, str], Iterator[str]]] = {

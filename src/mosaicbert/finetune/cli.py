@@ -27,9 +27,9 @@ def glue_main(argv: Sequence[str]) -> int:
     """Run the GLUE sweep; exit code 0 when every job succeeded, 1 when some failed, 2 for a bad config."""
     if (code := _usage(argv, GLUE_USAGE)) is not None:
         return code
+    from mosaicbert.config.loading import load_config
     from mosaicbert.finetune.config import GlueConfig
     from mosaicbert.finetune.glue_sweep import run_glue
-    from mosaicbert.config.loading import load_config
 
     def run() -> int:
         failed = run_glue(load_config(argv[0], argv[1:], GlueConfig)).failed
@@ -42,9 +42,9 @@ def custom_task_main(argv: Sequence[str]) -> int:
     """Fine-tune on the user's CSV/JSONL; exit code 0 on success, 1 for bad data or weights, 2 for a bad config."""
     if (code := _usage(argv, CUSTOM_TASK_USAGE)) is not None:
         return code
+    from mosaicbert.config.loading import load_config
     from mosaicbert.finetune.config import SequenceClassificationConfig
     from mosaicbert.finetune.custom_task import run_custom_task
-    from mosaicbert.config.loading import load_config
 
     def run() -> None:
         run_custom_task(load_config(argv[0], argv[1:], SequenceClassificationConfig))

@@ -13,13 +13,12 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
-from mosaicbert.finetune.glue_tasks import GLUE_TASKS
-from mosaicbert.did_you_mean import did_you_mean
 from mosaicbert.config.components import OPTIMIZERS, SCHEDULERS
 from mosaicbert.config.loading import ConfigError, registry_field, time_field
-from mosaicbert.precision import resolve_precision
-from mosaicbert.precision import default_device
 from mosaicbert.config.model_section import ModelSection
+from mosaicbert.did_you_mean import did_you_mean
+from mosaicbert.finetune.glue_tasks import GLUE_TASKS
+from mosaicbert.precision import default_device, resolve_precision
 
 REQUIRED_HYPERPARAMETERS = ("lr", "weight_decay", "max_duration", "batch_size")
 DEFAULT_MAX_SEQ_LEN = 256

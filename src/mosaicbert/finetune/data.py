@@ -2,6 +2,12 @@
 
 Every reader validates as it goes and raises :class:`DataFormatError` with one line naming the file, the
 line and the problem (missing file, missing column, bad label, wrong number of fields).
+
+Local files are read with :mod:`csv` and :mod:`json`, not Hugging Face ``datasets``: every row keeps the line it
+ends on, which messages need long after reading (a bad label found by :func:`collect_examples`, a missing one by
+``custom_task``), and ``datasets`` gives rows only (pandas skips blank lines and quoted fields span lines, so a row's
+index is no line number). It would also change what a row holds: its CSV reader (pandas) turns a TSV's ``"1"`` into
+``1`` and fills a short row with None where the checks here name the line with too few fields.
 """
 
 from __future__ import annotations

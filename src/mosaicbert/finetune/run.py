@@ -12,14 +12,14 @@ import torch
 from composer import Evaluator, Trainer
 
 from mosaicbert.atomic_write import atomic_path
+from mosaicbert.config.components import build_optimizer, build_scheduler
 from mosaicbert.finetune.config import FinetuneConfig, Hyperparameters
 from mosaicbert.finetune.data import Examples, build_dataloader, tokenize_examples
 from mosaicbert.finetune.task import TaskSpec
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
-from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.config.components import build_optimizer, build_scheduler
 from mosaicbert.precision import resolve_precision
+from mosaicbert.tokenizer import load_tokenizer
 
 
 def new_heads(cfg: FinetuneConfig) -> tuple[str, ...]:

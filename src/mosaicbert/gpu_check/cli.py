@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
-import platform
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
 from mosaicbert import exit_codes
+from mosaicbert.measurement.machine import machine_info
 
 from .profiles import PROFILES
 from .registry import CHECKS
@@ -30,23 +30,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="runs/gpu_check/gpu_check.json", help="the JSON file (default: %(default)s)")
     parser.add_argument("--work-dir", help="where runs, checkpoints and logs go (default: a temporary folder)")
     return parser.parse_args(argv)
-
-
-def machine(device: str) -> dict:
-    import torch
-    import transformers
-
-    info = {"python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "cpu": platform.processor() or platform.machine()}
-    if device == "cuda":
-        info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        info["cuda"] = torch.version.cuda
-    for package in ("composer", "streaming", "flash_attn"):
-        try:
-            info[package] = __import__(package).__version__
-        except Exception:  # noqa: BLE001 - reported as absent
-            info[package] = None
-    return info
 
 
 def run_check(name: str, profile, work_dir: Path) -> list[Row]:
@@ -91,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.empty_cache()  # the next check's subprocesses get the memory back
     info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "profile": profile.name, "seconds": round(time.perf_counter() - started, 1),
-            "machine": machine(profile.device), "work_dir": str(work_dir)}
+            "machine": machine_info(), "work_dir": str(work_dir)}
     print(table(rows))
     write_json(Path(args.out), info, rows)
     print(f"gpu_check: {info['seconds']:.0f} s; written: {args.out}; runs and logs: {work_dir}")

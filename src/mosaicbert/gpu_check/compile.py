@@ -13,12 +13,12 @@ from composer.loggers import InMemoryLogger
 from torch.utils.data import DataLoader
 from transformers import DataCollatorForLanguageModeling
 
+from mosaicbert.config.components import build_optimizer
+from mosaicbert.data.news import load_news_articles
 from mosaicbert.measurement.steps import OPTIMIZER
 from mosaicbert.measurement.timing import synchronize
-from mosaicbert.data.news import load_news_articles
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.config.components import build_optimizer
 
 from .profiles import Profile
 from .report import Row, row

@@ -13,14 +13,14 @@ import statistics
 import torch
 
 from mosaicbert.architecture.attention import resolve_attention_backend
+from mosaicbert.config.components import build_optimizer
+from mosaicbert.data.news import load_news_articles
 from mosaicbert.measurement.host_syncs import compare_variants
 from mosaicbert.measurement.news_batches import news_batches
 from mosaicbert.measurement.steps import OPTIMIZER
-from mosaicbert.data.news import load_news_articles
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.tokenizer import load_tokenizer
-from mosaicbert.config.components import build_optimizer
 
 from .profiles import Profile, autocast_dtype
 from .report import Row, row

@@ -25,12 +25,11 @@ from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.architecture.padding import DOCUMENT_IDS
 from mosaicbert.models.flops import step_flops
 from mosaicbert.models.registry import family_of_model_type
-from mosaicbert.training.pretrain import build_trainer
 from mosaicbert.ranks import rank_zero_value
+from mosaicbert.training.pretrain import build_trainer
 from mosaicbert.training.schema import PretrainConfig
 
 from .expected_warnings import expected_warnings_silenced
-
 
 BUDGET_TOLERANCE = 0.10  # a run whose measured time is off its budget by more is flagged and re-planned
 

@@ -17,6 +17,7 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. max_duration=100ba optimizer.lr=1e-4")
     args = parser.parse_args(argv)  # bad usage: argparse's one line and exit code 2
     from mosaicbert.config.loading import load_config
+
     from .console import setup_logging
     from .pretrain import pretrain
     from .schema import PretrainConfig

@@ -16,9 +16,10 @@ from typing import Optional
 from composer import Trainer
 from composer.utils import dist, format_name_with_dist
 
-from .checkpoints import LATEST
 from mosaicbert.config.loading import ConfigError
 from mosaicbert.ranks import rank_zero_value
+
+from .checkpoints import LATEST
 from .schema import PretrainConfig
 
 log = logging.getLogger(__name__)

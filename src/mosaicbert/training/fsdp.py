@@ -16,9 +16,8 @@ from typing import Any, Mapping, Union
 
 from composer.utils.parallelism import FSDP2Config, FSDPConfig
 
-from mosaicbert.did_you_mean import did_you_mean
-
 from mosaicbert.config.loading import ConfigError
+from mosaicbert.did_you_mean import did_you_mean
 
 FSDPSettings = Union[FSDPConfig, FSDP2Config]
 

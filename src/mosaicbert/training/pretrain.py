@@ -15,6 +15,13 @@ from mosaicbert.algorithms.masking_schedule import MaskingRateScheduler
 from mosaicbert.callbacks.gloo_fsdp import GlooFSDPGradientAverage
 from mosaicbert.callbacks.nonfinite_loss import NonFiniteLossGuard
 from mosaicbert.callbacks.streaming_memory import ReleaseStreamingMemory
+from mosaicbert.config.components import (
+    build_algorithms,
+    build_callbacks,
+    build_loggers,
+    build_optimizer,
+    build_scheduler,
+)
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, build_mlm_dataloader
 from mosaicbert.data.masking import MLMMasker
 from mosaicbert.data.unigram import unigram_log_probs
@@ -24,15 +31,18 @@ from mosaicbert.models.hf_io import export_to_hf
 from mosaicbert.models.output_bias import set_mlm_bias_to_frequencies
 from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.models.sharding import full_network
+from mosaicbert.precision import resolve_precision
 from mosaicbert.tokenizer import load_tokenizer
 
 from .checkpoints import repair_checkpoint_folder
 from .completion import completed_run
 from .console import EvalLine
 from .fsdp import build_fsdp_config
-from .phases import PhaseHyperparameters, phase_trainer_arguments, starts_fresh_optimizer_hyperparameters
-from mosaicbert.precision import resolve_precision
-from mosaicbert.config.components import build_algorithms, build_callbacks, build_loggers, build_optimizer, build_scheduler
+from .phases import (
+    PhaseHyperparameters,
+    phase_trainer_arguments,
+    starts_fresh_optimizer_hyperparameters,
+)
 from .schema import MLM_BIAS_SAMPLES, PretrainConfig
 
 log = logging.getLogger(__name__)

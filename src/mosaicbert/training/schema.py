@@ -11,14 +11,19 @@ from typing import Any, Dict, List, Optional
 import torch
 from omegaconf import MISSING
 
+from mosaicbert.config.components import (
+    ALGORITHMS,
+    CALLBACKS,
+    LOGGERS,
+    OPTIMIZERS,
+    SCHEDULERS,
+)
+from mosaicbert.config.loading import ConfigError, registry_field, time_field
+from mosaicbert.config.model_section import ModelSection
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig
 from mosaicbert.data.sources import DataContentError
 from mosaicbert.did_you_mean import did_you_mean
 from mosaicbert.models.registry import MODEL_REGISTRY
-
-from mosaicbert.config.components import ALGORITHMS, CALLBACKS, LOGGERS, OPTIMIZERS, SCHEDULERS
-from mosaicbert.config.loading import ConfigError, registry_field, time_field
-from mosaicbert.config.model_section import ModelSection
 from mosaicbert.precision import default_device, resolve_precision
 
 from .fsdp import FSDPConfig, build_fsdp_config

@@ -1,57 +1,15 @@
-"""The study's outputs from its results: ``OUT.json``, ``OUT.md`` (table, per-claim comparisons) and ``OUT.png``."""
+"""The quality study's outputs from its results: ``OUT.json``, ``OUT.md`` (table, per-claim comparisons) and
+``OUT.png``."""
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import statistics
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
 
-from mosaicbert.atomic_write import atomic_path, write_text_atomically
-
-from .arms import flatten
-from .budget import BUDGET_TOLERANCE
-
-# Each paper claim the study can speak to: (claim, arm A, arm B, what differs). "A beats B" supports the claim.
-CLAIMS = (
-    ("GLU feed-forward (GeGLU vs MLP, everything else equal)", "mosaic_bert", "mosaic_bert_mlp"),
-    ("Masking-rate schedule 30% -> 15% vs constant 30%", "mosaic_bert_30_15", "mosaic_bert"),
-    ("30% vs 15% masking (MosaicBERT, constant rates)", "mosaic_bert", "mosaic_bert_15"),
-    ("MosaicBERT as published vs BERT (the Pareto claim)", "mosaic_bert", "hf_bert"),
-    ("ALiBi, unpadding and masked-only decoding at equal time (both MLP FFN; 30% vs 15% masking)",
-     "mosaic_bert_mlp", "hf_bert"),
-    ("ModernBERT's recipe vs MosaicBERT as published (same shape, each family's own recipe)", "modernbert",
-     "mosaic_bert"),
-    ("ModernBERT's recipe vs BERT", "modernbert", "hf_bert"),
-)
-
-
-def machine_info() -> dict[str, Any]:
-    """Where and with what the study ran."""
-    import composer
-    import torch
-    import transformers
-
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu, "cores": os.cpu_count(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "gpus": torch.cuda.device_count(), "python": platform.python_version(), "torch": torch.__version__,
-        "composer": composer.__version__, "transformers": transformers.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+from .. import reporting
+from ..budget import BUDGET_TOLERANCE
+from ..claims import claims_of
+from ..overrides import flatten
+from ..reporting import mean_std
 
 
 def _run_table(results: dict) -> list[str]:
@@ -142,7 +100,8 @@ def claim_lines(results: dict) -> list[str]:
     runs, lines = _by_arm_budget(results), []
     arms = {r["arm"] for r in results["runs"]}
     first = str(results["held_out_seq_lens"][0])
-    for claim, a, b in CLAIMS:
+    for declared in claims_of(results):  # the study's YAML, next to its arms
+        claim, a, b = declared["claim"], declared["arm"], declared["baseline"]
         if a not in arms or b not in arms:
             lines.append(f"- **{claim}**: not measured (arms `{a}` and `{b}` are needed; add them to `run_arms`).")
             continue
@@ -212,7 +171,7 @@ def markdown(results: dict) -> str:
         f"torch {info['torch']}, composer {info['composer']}, transformers {info['transformers']}. "
         f"Study wall time: {results['total_wall_s'] / 60:.1f} min.",
         "",
-        "Method (see `benchmarks/quality_study.py` and `yamls/study/`): every arm is a recipe YAML of this repository "
+        "Method (see `studies/quality.py` and `yamls/study/`): every arm is a recipe YAML of this repository "
         "trained by `main.py`'s machinery at one small shape (" + ", ".join(
             f"{k.split('.')[-1]}={v}" for k, v in flatten(study["pretrain"]).items() if "model_config" in k)
         + f"), sequence length {results['seq_len']}, " + (
@@ -304,13 +263,6 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_outputs(results: dict, render: Callable[[dict], str] = markdown,
-                  draw: Callable[[dict, Path], None] = plot) -> list[Path]:
-    """``OUT.json``, ``OUT.md`` (``render``) and ``OUT.png`` (``draw``), each written atomically."""
-    out = Path(results["out"])
-    written = [write_text_atomically(out.with_suffix(suffix), text + "\n")
-               for suffix, text in ((".json", json.dumps(results, indent=2)), (".md", render(results)))]
-    png = out.with_suffix(".png")
-    with atomic_path(png) as tmp:
-        draw(results, tmp)
-    return written + [png]
+def write_outputs(results: dict) -> list[Path]:
+    """``OUT.json``, ``OUT.md`` and ``OUT.png`` of the quality study."""
+    return reporting.write_outputs(results, render=markdown, draw=plot)

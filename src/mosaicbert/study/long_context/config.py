@@ -1,4 +1,4 @@
-"""The long-context study's config (``benchmarks/long_context.py``): two phases, arms, budgets, evaluation.
+"""The long-context study's config (``studies/long_context.py``): two phases, arms, budgets, evaluation.
 
 Loaded by ``mosaicbert.training.load_config`` (YAML + ``key=value``; unknown keys and wrong types: exit code 2).
 """
@@ -11,6 +11,8 @@ from typing import Any, Dict, List, Optional
 from omegaconf import MISSING
 
 from mosaicbert.config.loading import ConfigError
+
+from ..claims import Claim, check_claims
 
 
 @dataclass
@@ -62,6 +64,9 @@ class LongContextStudyConfig:
     first_phase: Dict[str, FirstPhaseArm] = field(default_factory=dict)
     second_phase: Dict[str, SecondPhaseArm] = field(default_factory=dict)
     evaluation: ContextEvaluation = field(default_factory=ContextEvaluation)
+    # what the report concludes: an arm against its baseline (CE difference per length, seed by seed), or an arm
+    # alone (no baseline: CE at each longer window minus the shortest); arms of either phase
+    claims: List[Claim] = field(default_factory=list)
     plan_only: bool = False
 
     def validate(self) -> None:
@@ -78,6 +83,7 @@ class LongContextStudyConfig:
         if any(n < 8 or self.tokens_per_batch % n for n in lengths):
             raise ConfigError(f"config key 'tokens_per_batch': {self.tokens_per_batch} must be a multiple of every "
                               f"training length ({sorted(set(lengths))})")
+        check_claims(self.claims, [*self.first_phase, *self.second_phase], need_baseline=False)
         if self.first_budget_s <= 0 or self.second_budget_s <= 0:
             raise ConfigError("config keys 'first_budget_s' / 'second_budget_s': budgets must be positive")
         if not 0.0 < self.evaluation.rate < 1.0:

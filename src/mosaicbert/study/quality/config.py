@@ -1,6 +1,7 @@
-"""The quality study's config (``benchmarks/quality_study.py``): arms, shape, budgets, evaluation, downstream task.
+"""The quality study's config (``studies/quality.py``): arms and the claims that compare them, shape, budgets,
+evaluation, downstream task.
 
-Loaded by ``mosaicbert.training.load_config`` like every other config here: YAML + ``key=value`` overrides,
+Loaded by ``config.loading.load_config`` like every other config here: YAML + ``key=value`` overrides,
 unknown keys and wrong types are one-line errors (exit code 2).
 """
 
@@ -12,6 +13,8 @@ from typing import Any, Dict, List, Optional
 from omegaconf import MISSING
 
 from mosaicbert.config.loading import ConfigError
+
+from ..claims import Claim, check_claims
 
 
 @dataclass
@@ -64,6 +67,8 @@ class StudyConfig:
     out: str = "docs/benchmarks/quality"  # writes OUT.md, OUT.json, OUT.png
     arms: Dict[str, ArmSpec] = field(default_factory=dict)
     run_arms: Optional[List[str]] = None  # None: every arm
+    # what the report compares: each claim's arm against its baseline (both among `arms`; one not run: 'not measured')
+    claims: List[Claim] = field(default_factory=list)
     pretrain: Dict[str, Any] = field(default_factory=dict)  # overrides applied to every arm (shape, batch, lr...)
     seq_len: int = 128  # pretraining sequence length (the news corpus is packed at it)
     # MDS training corpus with a ``train`` split (e.g. ./data/c4 from convert_dataset.py); None: the bundled
@@ -94,6 +99,7 @@ class StudyConfig:
         for name in self.selected_arms:
             if name not in self.arms:
                 raise ConfigError(f"config key 'run_arms': unknown arm {name!r}; choose from: {', '.join(self.arms)}")
+        check_claims(self.claims, self.arms, need_baseline=True)
         if self.base_budget_s <= 0 or not self.budget_multipliers or min(self.budget_multipliers) <= 0:
             raise ConfigError("config keys 'base_budget_s' / 'budget_multipliers': budgets must be positive")
         if self.calibration_rounds < 1 or self.calibration_steps < 2:

@@ -20,46 +20,36 @@ from typing import Any, Callable
 
 from composer.utils import dist, get_device
 
-from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.config.loading import ConfigError
-from mosaicbert.ranks import rank_zero_value
+from mosaicbert.measurement.machine import machine_info
 
+from ..budget import (
+    BUDGET_TOLERANCE,
+    FlopCounter,
+    budget_check,
+    calibrated,
+    release,
+    replanned_steps,
+    steps_for_budget,
+    training_masker,
+)
+from ..expected_warnings import expected_warnings_silenced
+from ..stages import save_record, stage
+from ..vocabulary import train_wordpiece
 from .arms import arm_config, data_dir, tokenizer_name, vocabulary_dir
-from .budget import (BUDGET_TOLERANCE, FlopCounter, budget_check, calibrated, release, replanned_steps,
-                     steps_for_budget, training_masker)
 from .config import StudyConfig
-from .expected_warnings import expected_warnings_silenced
-from .report import machine_info, write_outputs
-from .vocabulary import train_wordpiece
+from .report import write_outputs
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 RANK_WAIT_S = 3600.0
-
-
-def _save(path: Path, data: Any) -> None:
-    if dist.get_global_rank() != 0:  # under the Composer launcher every rank computes, rank 0 keeps the record
-        return
-    write_text_atomically(path, json.dumps(data, indent=2))
-
-
-def stage(path: Path, compute: Callable[[], Any]) -> Any:
-    """The stage's saved result, or compute it (on every rank) and save rank 0's, which every rank goes on with.
-    Rank 0 keeps the record, so rank 0 reads it and says for all ranks whether the stage is done."""
-    done = dist.get_global_rank() == 0 and path.is_file()
-    saved = json.loads(path.read_text(encoding="utf-8")) if done else None
-    done, saved = rank_zero_value((done, saved))
-    if done:
-        return saved
-    result = rank_zero_value(compute())
-    _save(path, result)
-    return result
 
 
 def fingerprint(study: StudyConfig) -> str:
     """What saved results depend on: a changed value needs a new work_dir. Arms, budgets and seeds may change
     (their results are kept per arm, budget and seed)."""
     keys = dataclasses.asdict(study)
-    for free in ("out", "run_arms", "work_dir", "run_overhead_s", "base_budget_s", "budget_multipliers", "plan_only"):
+    for free in ("out", "run_arms", "claims", "work_dir", "run_overhead_s", "base_budget_s", "budget_multipliers",
+                 "plan_only"):
         keys.pop(free)
     keys["downstream"].pop("seeds")
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -141,7 +131,7 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
     if stamp.is_file() and json.loads(stamp.read_text())["fingerprint"] != fp:
         raise ConfigError(f"work_dir '{work}' holds results of a different study config; "
                           "give a new work_dir=... (or delete it)")
-    _save(stamp, {"fingerprint": fp, "config": dataclasses.asdict(study)})
+    save_record(stamp, {"fingerprint": fp, "config": dataclasses.asdict(study)})
     progress = Clock(echo)
     arms, mults = study.selected_arms, list(study.budget_multipliers)
     budgets = [study.base_budget_s * m for m in mults]
@@ -152,14 +142,14 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
 
     calibration = calibrated(work / "calibration.json", arms,
                              lambda a: arm_config(study, a, run_name=f"calibrate-{a}", max_duration="1000000ba"),
-                             study.calibration_rounds, study.calibration_steps, _save, echo)
+                             study.calibration_rounds, study.calibration_steps, save_record, echo)
 
     from mosaicbert.data.unigram import unigram_log_probs
     from mosaicbert.evaluation.heldout_mlm import unigram_baseline
     from mosaicbert.tokenizer import load_tokenizer
 
+    from ..evaluation import arm_heldout_mlm, arm_mlm_by_length, unigram_heldout
     from .downstream import downstream_accuracies, task_files
-    from .evaluation import arm_heldout_mlm, arm_mlm_by_length, unigram_heldout
 
     plan = [(m, b, a, steps_for_budget(b, calibration[a]["seconds_per_step"], calibration[a].get("startup_s", 0.0)))
             for m, b in zip(mults, budgets) for a in arms]
