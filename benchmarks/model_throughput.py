@@ -45,9 +45,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch.distributed._tools.mem_tracker import (
-    MemTracker,  # private API: the one peak-memory tracker for CPU
-)
+from torch.distributed._tools.mem_tracker import MemTracker  # private API: the one peak-memory tracker for CPU
 
 from mosaicbert.architecture import IGNORE_INDEX
 from mosaicbert.architecture.padding import DOCUMENT_IDS, sequence_lengths
@@ -59,13 +57,7 @@ from mosaicbert.data.news import load_news_articles
 from mosaicbert.data.sources import open_source
 from mosaicbert.measurement.machine import describe, machine_info
 from mosaicbert.measurement.news_batches import news_batches, pad_batch
-from mosaicbert.measurement.steps import (
-    OPTIMIZER,
-    PEAK_SHAPES,
-    batch_flops,
-    matmul_peak,
-    train_step,
-)
+from mosaicbert.measurement.steps import OPTIMIZER, PEAK_SHAPES, batch_flops, matmul_peak, train_step
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.precision import cpu_bf16_skip_note

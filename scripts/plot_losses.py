@@ -12,9 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from tensorboard.backend.event_processing.event_accumulator import (
-    EventAccumulator,  # noqa: E402
-)
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
 CURVES = {"loss/train/total": "train loss (masking rate of the batch)",
           "metrics/eval/LanguageCrossEntropy": "eval loss (15% masking)"}

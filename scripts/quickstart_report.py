@@ -15,9 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from plot_losses import (
-    read_scalars,  # this script's neighbour: reads a run's TensorBoard scalars
-)
+from plot_losses import read_scalars  # this script's neighbour: reads a run's TensorBoard scalars
 from transformers import pipeline
 
 from mosaicbert.data.news import news_splits

@@ -13,12 +13,7 @@ import pytest
 
 from mosaicbert.data import sources
 from mosaicbert.data.news import news_splits
-from mosaicbert.data.sources import (
-    DataContentError,
-    DataSourceError,
-    iter_file_documents,
-    open_source,
-)
+from mosaicbert.data.sources import DataContentError, DataSourceError, iter_file_documents, open_source
 
 
 @pytest.fixture(scope="module")

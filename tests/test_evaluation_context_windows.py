@@ -8,11 +8,7 @@ import torch
 
 from mosaicbert.data.masking import IGNORE_INDEX
 from mosaicbert.data.state_of_the_union import addresses_splits
-from mosaicbert.evaluation.context_windows import (
-    ContextWindows,
-    long_documents,
-    mask_documents,
-)
+from mosaicbert.evaluation.context_windows import ContextWindows, long_documents, mask_documents
 
 CONTENT = 254  # tokens per document: windows of 128 (126 + 2 specials) leave a 2-token tail
 LENGTHS = (16, 64, 128, 256)

@@ -17,10 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_main_config import (  # noqa: F401 - mds_dir is a fixture
-    data_overrides,
-    mds_dir,
-)
+from test_main_config import data_overrides, mds_dir  # noqa: F401 - mds_dir is a fixture
 from test_main_e2e import REPO, event_files, run_args, scalars, subprocess_env, weights
 
 from mosaicbert.config.loading import ConfigError, load_config

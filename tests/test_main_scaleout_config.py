@@ -4,12 +4,7 @@ nodes. Bad values are one line naming the key (``test_main_config.run_cli``)."""
 from __future__ import annotations
 
 import pytest
-from test_main_config import (  # noqa: F401 - mds_dir is a fixture
-    TINY,
-    data_overrides,
-    mds_dir,
-    run_cli,
-)
+from test_main_config import TINY, data_overrides, mds_dir, run_cli  # noqa: F401 - mds_dir is a fixture
 
 from mosaicbert.config.loading import load_config
 from mosaicbert.data.loaders import build_text_dataset

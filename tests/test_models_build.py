@@ -7,10 +7,7 @@ import torch
 from composer.models import ComposerModel, HuggingFaceModel
 from transformers import DataCollatorForLanguageModeling
 
-from mosaicbert.architecture import (
-    MosaicBertForMaskedLM,
-    MosaicBertForSequenceClassification,
-)
+from mosaicbert.architecture import MosaicBertForMaskedLM, MosaicBertForSequenceClassification
 from mosaicbert.models.build import TASK_WRAPPERS, build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
 

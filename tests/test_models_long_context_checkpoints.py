@@ -12,11 +12,7 @@ import json
 import huggingface_hub.constants
 import pytest
 import torch
-from test_models_original_checkpoint import (
-    ORIGINAL_CONFIG,
-    original_state_dict,
-    reference_forward,
-)
+from test_models_original_checkpoint import ORIGINAL_CONFIG, original_state_dict, reference_forward
 
 from mosaicbert.models.build import build_composer_model
 

@@ -8,11 +8,7 @@ import pytest
 import torch
 
 from mosaicbert.data.unigram import unigram_log_probs
-from mosaicbert.evaluation.heldout_mlm import (
-    heldout_samples,
-    masked_batches,
-    unigram_baseline,
-)
+from mosaicbert.evaluation.heldout_mlm import heldout_samples, masked_batches, unigram_baseline
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.output_bias import set_mlm_bias_to_frequencies
 from mosaicbert.models.registry import MODEL_REGISTRY

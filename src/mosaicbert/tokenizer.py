@@ -35,9 +35,7 @@ def offline_bert_uncased_dir() -> Path | None:
 @lru_cache(maxsize=8)
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
     """Load a tokenizer by Hub name or local directory, falling back to the offline bert-base-uncased vocab."""
-    from transformers import (
-        AutoTokenizer,  # here: importing this module (convert_dataset.py --help) stays light
-    )
+    from transformers import AutoTokenizer  # here: importing this module (convert_dataset.py --help) stays light
 
     tried = []
     if Path(name_or_path).expanduser().is_dir():

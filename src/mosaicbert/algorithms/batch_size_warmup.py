@@ -17,9 +17,7 @@ from typing import Mapping, Optional, Union
 import torch
 from composer.core import Algorithm, Event, State, Time, TimeUnit
 from composer.loggers import Logger
-from composer.optim.scheduler import (
-    _convert_time,  # Composer's own dur -> max_duration-unit conversion
-)
+from composer.optim.scheduler import _convert_time  # Composer's own dur -> max_duration-unit conversion
 from composer.utils import dist
 
 from mosaicbert.data.loaders import count_real_tokens

@@ -25,9 +25,7 @@ from typing import Callable, Optional, Protocol, Union
 
 from composer.core import Algorithm, Event, State, Time, TimeUnit
 from composer.loggers import Logger
-from composer.optim.scheduler import (
-    _convert_time,  # Composer's own dur/ep -> concrete-unit conversion
-)
+from composer.optim.scheduler import _convert_time  # Composer's own dur/ep -> concrete-unit conversion
 
 from mosaicbert.did_you_mean import did_you_mean
 

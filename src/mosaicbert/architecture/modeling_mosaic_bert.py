@@ -12,11 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
-from transformers.modeling_outputs import (
-    BaseModelOutputWithPooling,
-    MaskedLMOutput,
-    SequenceClassifierOutput,
-)
+from transformers.modeling_outputs import BaseModelOutputWithPooling, MaskedLMOutput, SequenceClassifierOutput
 
 # transformers 4.57 copies only the direct relative imports of this file when it loads remote code from a local
 # directory (transitive ones since huggingface/transformers#46022), so every sibling module is imported here.
@@ -26,12 +22,7 @@ from .configuration_mosaic_bert import MosaicBertConfig
 from .dropout import HashDropout
 from .embeddings import MosaicBertEmbeddings
 from .ffn import FFN_REGISTRY  # noqa: F401
-from .heads import (
-    CLASSIFICATION_LOSSES,
-    MosaicBertMLMHead,
-    MosaicBertPooler,
-    classification_problem_type,
-)
+from .heads import CLASSIFICATION_LOSSES, MosaicBertMLMHead, MosaicBertPooler, classification_problem_type
 from .layer_norm import LowPrecisionLayerNorm  # noqa: F401
 from .layers import MosaicBertEncoder
 from .padding import PaddingInfo, padding_info, repad, unpad

@@ -30,21 +30,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import torch
-from composer.callbacks import (
-    LRMonitor,
-    MemoryMonitor,
-    OptimizerMonitor,
-    RuntimeEstimator,
-    SpeedMonitor,
-)
+from composer.callbacks import LRMonitor, MemoryMonitor, OptimizerMonitor, RuntimeEstimator, SpeedMonitor
 from composer.core import Algorithm, Callback
-from composer.loggers import (
-    FileLogger,
-    LoggerDestination,
-    MLFlowLogger,
-    TensorboardLogger,
-    WandBLogger,
-)
+from composer.loggers import FileLogger, LoggerDestination, MLFlowLogger, TensorboardLogger, WandBLogger
 from composer.optim import (
     ComposerScheduler,
     ConstantScheduler,

@@ -7,11 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from mosaicbert.models.validation import (
-    ModelSectionError,
-    check_model_section,
-    check_sequence_length,
-)
+from mosaicbert.models.validation import ModelSectionError, check_model_section, check_sequence_length
 from mosaicbert.models.weights import is_local_path
 
 from .loading import ConfigError

@@ -267,9 +267,7 @@ def _packed_samples(tokenizer, dtype: str, chunks: Iterator[list[str]], options:
 
 def convert_split(source: SplitSource, out_dir: str | os.PathLike, options: ConversionOptions) -> ConversionSummary:
     """Convert one split's documents into MDS shards at ``out_dir`` (atomically; see the module doc)."""
-    from streaming import (
-        MDSWriter,  # here: Streaming loads torch, which convert_dataset.py --help does not need
-    )
+    from streaming import MDSWriter  # here: Streaming loads torch, which convert_dataset.py --help does not need
 
     target = Path(out_dir).expanduser().absolute()
     check_targets(target.parent, [target.name], options.overwrite)

@@ -48,11 +48,7 @@ def mds_split(data: Path) -> LengthData:
 
 def packed_file(data: Path, tokenizer_name: str, length: int, work_dir: Path) -> LengthData | None:
     """A text file packed into ``length``-token rows (MDS under ``work_dir``); None: too short for one row."""
-    from mosaicbert.data.conversion import (
-        ConversionError,
-        ConversionOptions,
-        convert_splits,
-    )
+    from mosaicbert.data.conversion import ConversionError, ConversionOptions, convert_splits
     from mosaicbert.data.sources import open_source
 
     out = work_dir / f"packed-{length}"

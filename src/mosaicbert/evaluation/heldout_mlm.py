@@ -20,11 +20,7 @@ from composer.loggers import Logger
 from composer.utils import dist
 from torch.utils.data import DataLoader, Dataset
 
-from mosaicbert.data.loaders import (
-    MLMLoaderConfig,
-    build_text_dataset,
-    count_real_tokens,
-)
+from mosaicbert.data.loaders import MLMLoaderConfig, build_text_dataset, count_real_tokens
 from mosaicbert.data.masking import IGNORE_INDEX, MLMMasker
 from mosaicbert.warnings_silenced import silenced
 

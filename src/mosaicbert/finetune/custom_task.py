@@ -9,12 +9,7 @@ from typing import Callable
 
 from mosaicbert.atomic_write import write_text_atomically
 from mosaicbert.finetune.config import SequenceClassificationConfig
-from mosaicbert.finetune.data import (
-    Columns,
-    DataFormatError,
-    iter_table_rows,
-    read_table,
-)
+from mosaicbert.finetune.data import Columns, DataFormatError, iter_table_rows, read_table
 from mosaicbert.finetune.run import finetune
 from mosaicbert.finetune.task import TaskSpec
 

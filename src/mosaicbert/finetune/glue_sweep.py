@@ -20,19 +20,9 @@ from mosaicbert.finetune.config import GlueConfig
 from mosaicbert.finetune.data import DataFormatError, find_task_files, load_task_data
 from mosaicbert.finetune.glue_job import GlueJob, JobResult
 from mosaicbert.finetune.glue_plan import plan_jobs
-from mosaicbert.finetune.glue_summary import (
-    GlueSummary,
-    format_markdown,
-    summarize,
-    write_summary,
-)
+from mosaicbert.finetune.glue_summary import GlueSummary, format_markdown, summarize, write_summary
 from mosaicbert.finetune.glue_tasks import get_task
-from mosaicbert.finetune.job_queue import (
-    cuda_context_lost,
-    default_cpu_workers,
-    run_jobs,
-    worker_gpus,
-)
+from mosaicbert.finetune.job_queue import cuda_context_lost, default_cpu_workers, run_jobs, worker_gpus
 from mosaicbert.finetune.run import finetune
 
 # From the MNLI-fine-tuned model only the classifier starts fresh (its pooler is trained already).

@@ -12,11 +12,7 @@ import contextlib
 
 import torch
 
-from mosaicbert.architecture import (
-    ATTENTION_BACKENDS,
-    MosaicBertConfig,
-    MosaicBertModel,
-)
+from mosaicbert.architecture import ATTENTION_BACKENDS, MosaicBertConfig, MosaicBertModel
 from mosaicbert.architecture import attention as attention_module
 from mosaicbert.data.news import load_news_articles
 from mosaicbert.tokenizer import load_tokenizer

@@ -37,8 +37,8 @@ def run(profile: Profile, work_dir) -> list[Row]:
     batches = [{key: value.to(device) for key, value in batch.items()}
                for batch in news_batches(tokenizer, articles, SEQ_LEN, batch_size, rounds)]
     torch.manual_seed(0)
-    model = build_composer_model("mosaic_bert", "mlm",
-                                 model_config={**profile.throughput_shape, **MODEL_REGISTRY["mosaic_bert"].pretraining_dropouts},
+    dropouts = MODEL_REGISTRY["mosaic_bert"].pretraining_dropouts
+    model = build_composer_model("mosaic_bert", "mlm", model_config={**profile.throughput_shape, **dropouts},
                                  autocast_dtype=autocast_dtype(profile)).to(device)
     measured = compare_variants(model, build_optimizer(OPTIMIZER, model), batches, device,
                                 profile.throughput_warmup, profile.throughput_steps)

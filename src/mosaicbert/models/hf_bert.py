@@ -5,12 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 import torch
-from transformers import (
-    BertConfig,
-    BertForMaskedLM,
-    BertForSequenceClassification,
-    PretrainedConfig,
-)
+from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, PretrainedConfig
 from transformers.models.bert.modeling_bert import BertLayer
 
 from .flops import bert_flop_shape

@@ -13,11 +13,7 @@ from __future__ import annotations
 
 from composer.metrics import LanguageCrossEntropy, MaskedAccuracy
 from torchmetrics import Metric, PearsonCorrCoef, SpearmanCorrCoef
-from torchmetrics.classification import (
-    BinaryF1Score,
-    MulticlassAccuracy,
-    MulticlassMatthewsCorrCoef,
-)
+from torchmetrics.classification import BinaryF1Score, MulticlassAccuracy, MulticlassMatthewsCorrCoef
 
 from mosaicbert.architecture import IGNORE_INDEX
 

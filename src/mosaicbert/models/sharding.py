@@ -13,10 +13,7 @@ from __future__ import annotations
 import copy
 
 from torch import nn
-from torch.distributed.checkpoint.state_dict import (
-    StateDictOptions,
-    get_model_state_dict,
-)
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 from torch.distributed.fsdp import FSDPModule, FullyShardedDataParallel
 from torch.nn.parallel import DistributedDataParallel
 from transformers import PreTrainedModel
@@ -43,9 +40,7 @@ def full_network(trainer_model: nn.Module) -> PreTrainedModel | None:
     ``trainer_model`` is Composer's ``state.model`` (DDP- or FSDP-wrapped or not). Under FSDP the full state
     dict is gathered - a collective, so every rank must call this - into a fresh copy of the network class.
     """
-    from composer.utils import (
-        dist,  # here: building a network (shard_per_layer) needs no Composer
-    )
+    from composer.utils import dist  # here: building a network (shard_per_layer) needs no Composer
 
     composer_model = trainer_model.module if isinstance(trainer_model, DistributedDataParallel) else trainer_model
     network = composer_model.model

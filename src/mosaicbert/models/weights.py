@@ -2,9 +2,9 @@
 
 ``read_weights(init_from, key_layout_of)`` accepts a Hugging Face model directory, a Hub name, or a Composer
 checkpoint file (local path or URI) of this recipe; ``key_layout_of(model_type)`` (the registry's) says under which
-prefix a headless checkpoint's keys go. This module knows no family: what it needs comes as arguments. ``load_weights(model, state_dict, ...)`` loads them and raises one
-``WeightsMismatchError`` listing everything that does not fit, unless the caller declared those parameters
-as new heads.
+prefix a headless checkpoint's keys go. This module knows no family: what it needs comes as arguments.
+``load_weights(model, state_dict, ...)`` loads them and raises one ``WeightsMismatchError`` listing everything
+that does not fit, unless the caller declared those parameters as new heads.
 """
 
 from __future__ import annotations

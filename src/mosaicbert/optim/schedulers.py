@@ -19,9 +19,7 @@ from typing import Callable, Union
 
 from composer.core import State, Time, TimeUnit
 from composer.optim import ComposerScheduler
-from composer.optim.scheduler import (
-    _convert_time,  # Composer's own dur -> max_duration-unit conversion
-)
+from composer.optim.scheduler import _convert_time  # Composer's own dur -> max_duration-unit conversion
 
 from mosaicbert.did_you_mean import did_you_mean
 

@@ -4,7 +4,6 @@ the study defines and a renamed or new arm needs no code: ``claims: [{claim: ...
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Optional
 
 from omegaconf import MISSING
@@ -35,23 +34,3 @@ def check_claims(claims: Iterable[Claim], arms: Iterable[str], *, need_baseline:
                 raise ConfigError(f"config key '{key}[{index}].{field}': unknown arm {arm!r}"
                                   f"{did_you_mean(arm, arms)}; the study's arms: {', '.join(arms)}")
 
-
-def claims_of(results: dict) -> list[dict]:
-    """The claims a report makes from ``results``: those its study config recorded. Results written before studies
-    declared their claims recorded none: theirs are the claims the study's YAML (named in the results' command,
-    relative to the repository or the working directory) declares now, next to the same arms."""
-    recorded = results["study"].get("claims")
-    if recorded is not None:
-        return recorded
-    import shlex
-
-    import yaml
-
-    repo = Path(__file__).resolve().parents[3]
-    for word in shlex.split(results.get("command", "")):
-        if word.endswith((".yaml", ".yml")):
-            path = next((p for p in (Path(word), repo / word) if p.is_file()), None)
-            if path is not None:
-                declared = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("claims") or []
-                return [{"claim": c["claim"], "arm": c["arm"], "baseline": c.get("baseline")} for c in declared]
-    return []

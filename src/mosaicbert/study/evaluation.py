@@ -10,12 +10,7 @@ from typing import Any, Mapping
 
 import torch
 
-from mosaicbert.evaluation.heldout_mlm import (
-    heldout_mlm,
-    heldout_samples,
-    masked_batches,
-    unigram_baseline,
-)
+from mosaicbert.evaluation.heldout_mlm import heldout_mlm, heldout_samples, masked_batches, unigram_baseline
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.precision import resolve_precision

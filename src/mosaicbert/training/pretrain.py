@@ -38,11 +38,7 @@ from .checkpoints import repair_checkpoint_folder
 from .completion import completed_run
 from .console import EvalLine
 from .fsdp import build_fsdp_config
-from .phases import (
-    PhaseHyperparameters,
-    phase_trainer_arguments,
-    starts_fresh_optimizer_hyperparameters,
-)
+from .phases import PhaseHyperparameters, phase_trainer_arguments, starts_fresh_optimizer_hyperparameters
 from .schema import MLM_BIAS_SAMPLES, PretrainConfig
 
 log = logging.getLogger(__name__)

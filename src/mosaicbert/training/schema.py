@@ -11,13 +11,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from omegaconf import MISSING
 
-from mosaicbert.config.components import (
-    ALGORITHMS,
-    CALLBACKS,
-    LOGGERS,
-    OPTIMIZERS,
-    SCHEDULERS,
-)
+from mosaicbert.config.components import ALGORITHMS, CALLBACKS, LOGGERS, OPTIMIZERS, SCHEDULERS
 from mosaicbert.config.loading import ConfigError, registry_field, time_field
 from mosaicbert.config.model_section import ModelSection
 from mosaicbert.data.loaders import MLMEvalLoaderConfig, MLMLoaderConfig

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import reporting
-from ..claims import claims_of
 from ..reporting import mean_std
 
 
@@ -60,7 +59,7 @@ def claim_lines(results: dict) -> list[str]:
     """One bullet per claim whose arms ran: the per-seed paired difference at every length, and what it says."""
     lines, lengths = [], _lengths(results)
     arms = set(_arms(results))
-    claims = claims_of(results)  # the study's YAML, next to its arms
+    claims = results["study"]["claims"]  # the study's YAML, next to its arms
     for claim, a, b in ((c["claim"], c["arm"], c["baseline"]) for c in claims if c["baseline"] is not None):
         if not {a, b} <= arms:
             continue
@@ -144,14 +143,9 @@ def markdown(results: dict) -> str:
     ])
 
 
-def plot(results: dict, path: Path) -> None:
+def plot(results: dict):
     """Held-out CE against evaluation length, one line per arm (mean over seeds, bars: std)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = reporting.subplots(figsize=(7, 4.5))
     for arm in _arms(results):
         lengths = [n for n in _lengths(results) if _values(results, arm, n)]
         stats = [mean_std(_values(results, arm, n)) for n in lengths]
@@ -163,9 +157,7 @@ def plot(results: dict, path: Path) -> None:
     ax.set_ylabel("held-out MLM cross-entropy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def write_outputs(results: dict) -> list[Path]:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from .. import reporting
 from ..budget import BUDGET_TOLERANCE
-from ..claims import claims_of
 from ..overrides import flatten
 from ..reporting import mean_std
 
@@ -100,7 +99,7 @@ def claim_lines(results: dict) -> list[str]:
     runs, lines = _by_arm_budget(results), []
     arms = {r["arm"] for r in results["runs"]}
     first = str(results["held_out_seq_lens"][0])
-    for declared in claims_of(results):  # the study's YAML, next to its arms
+    for declared in results["study"]["claims"]:  # the study's YAML, next to its arms
         claim, a, b = declared["claim"], declared["arm"], declared["baseline"]
         if a not in arms or b not in arms:
             lines.append(f"- **{claim}**: not measured (arms `{a}` and `{b}` are needed; add them to `run_arms`).")
@@ -228,17 +227,12 @@ def markdown(results: dict) -> str:
     ])
 
 
-def plot(results: dict, path: Path) -> None:
+def plot(results: dict):
     """Pareto plot: pretraining budget (wall-clock on the calibrated machine) vs downstream accuracy and held-out
     CE, one line per arm. The budget, not each run's measured wall time, is the x: a run's measured time also
     carries whatever else the machine did meanwhile (the table reports it beside the budget)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     lengths = [str(n) for n in results["held_out_seq_lens"]]
-    fig, axes = plt.subplots(1, 1 + len(lengths), figsize=(5 * (1 + len(lengths)), 4))
+    fig, axes = reporting.subplots(1, 1 + len(lengths), figsize=(5 * (1 + len(lengths)), 4))
     for arm in results["arms"]:
         runs = sorted((r for r in results["runs"] if r["arm"] == arm and "downstream" in r),
                       key=lambda r: r["multiplier"])
@@ -258,9 +252,7 @@ def plot(results: dict, path: Path) -> None:
         ax.set_xlabel("pretraining budget, wall-clock (min)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def write_outputs(results: dict) -> list[Path]:
