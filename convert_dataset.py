@@ -19,7 +19,7 @@ import argparse
 import sys
 
 from mosaicbert.data.conversion import ConversionOptions, convert_splits
-from mosaicbert.data.sources import SOURCES, open_source
+from mosaicbert.data.source_arguments import add_source_arguments, open_sources, splits_of
 from mosaicbert.exit_codes import run_entry_point
 
 DEFAULT_SPLITS = {"news": ["train", "val"], "c4": ["train_small", "val"], "hub": ["train"], "files": ["train"]}
@@ -27,16 +27,8 @@ DEFAULT_SPLITS = {"news": ["train", "val"], "c4": ["train_small", "val"], "hub":
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", required=True, choices=sorted(SOURCES), help="corpus to convert")
+    add_source_arguments(parser, DEFAULT_SPLITS)  # shared with train_tokenizer.py
     parser.add_argument("--out_root", required=True, help="output directory; each split goes to OUT_ROOT/SPLIT")
-    parser.add_argument("--splits", nargs="+", help="splits to convert (default per source: "
-                        + "; ".join(f"{k}: {' '.join(v)}" for k, v in DEFAULT_SPLITS.items()) + ")")
-    parser.add_argument("--files", nargs="+", default=(), metavar="[SPLIT=]PATTERN",
-                        help="--source files: paths, globs or directories (.txt .jsonl .json .parquet .csv); "
-                             "a bare PATTERN belongs to the first split")
-    parser.add_argument("--dataset", help="--source hub: Hugging Face dataset name")
-    parser.add_argument("--config", help="--source hub: dataset config name")
-    parser.add_argument("--text_column", default="text", help="column holding the document text (default: text)")
     parser.add_argument("--tokenizer", help="store token ids from this tokenizer instead of raw text")
     parser.add_argument("--concat_tokens", type=int, metavar="N",
                         help="pack documents into blocks of exactly N tokens (needs --tokenizer)")
@@ -64,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         overwrite=args.overwrite, progress=not args.no_progress)
 
     def run() -> None:
-        sources = open_source(args.source, args.splits or DEFAULT_SPLITS[args.source], files=args.files,
-                              dataset=args.dataset, config=args.config, text_column=args.text_column)
+        sources = open_sources(args, splits_of(args, DEFAULT_SPLITS))
         for summary in convert_splits(sources, args.out_root, options):  # output is kept only when complete
             print(summary)
 

@@ -19,16 +19,28 @@ from typing import Callable
 import pytest
 
 import convert_dataset
+from mosaicbert.embeddings.cli import evaluate_embeddings_main, sentence_embeddings_main
 from mosaicbert.evaluation.cli import evaluate_mlm_cli
 from mosaicbert.exit_codes import FAILED, OK, USAGE
 from mosaicbert.finetune.cli import custom_task_main, glue_main
+from mosaicbert.finetune.question_answering.cli import question_answering_main
+from mosaicbert.finetune.token_classification.cli import token_classification_main
+from mosaicbert.tokenization.cli import train_tokenizer_main
 from mosaicbert.training.cli import pretrain_cli
 
 REPO = Path(__file__).resolve().parents[1]
 GLUE = str(REPO / "yamls" / "test" / "glue-tiny.yaml")
 OWN = str(REPO / "yamls" / "test" / "sequence-classification-tiny.yaml")
+QA = str(REPO / "yamls" / "test" / "question-answering-tiny.yaml")
+QA_DEV = (REPO / "tests" / "fixtures" / "question_answering" / "dev.jsonl").read_text(encoding="utf-8")
+TAGGER = str(REPO / "yamls" / "test" / "token-classification-tiny.yaml")
+TWEETS = (REPO / "tests" / "fixtures" / "token_classification" / "eval.conll").read_text(encoding="utf-8")
 ENTRY_POINTS = {"main.py": pretrain_cli, "glue.py": glue_main, "sequence_classification.py": custom_task_main,
-                "convert_dataset.py": convert_dataset.main, "evaluate_mlm.py": evaluate_mlm_cli}
+                "convert_dataset.py": convert_dataset.main, "evaluate_mlm.py": evaluate_mlm_cli,
+                "train_tokenizer.py": train_tokenizer_main, "question_answering.py": question_answering_main,
+                "token_classification.py": token_classification_main,
+                "sentence_embeddings.py": sentence_embeddings_main, "evaluate_embeddings.py": evaluate_embeddings_main}
+EMBEDDINGS = str(REPO / "yamls" / "test" / "sentence-embeddings-tiny.yaml")
 
 
 @dataclass
@@ -71,6 +83,34 @@ class Inputs:
 
     def own_data(self, **files: Path) -> list[str]:
         return [OWN, f"output_dir={self.tmp / 'own'}", *(f"data.{key}={path}" for key, path in files.items())]
+
+
+def unigram_tokenizer(tmp: Path) -> Path:
+    """A tokenizer folder of a family whole-word masking cannot read word starts from: a SentencePiece-style
+    Unigram vocabulary learnt from real news."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from mosaicbert.data.news import news_splits
+
+    unigram = Tokenizer(models.Unigram())
+    unigram.pre_tokenizer = pre_tokenizers.Metaspace()
+    unigram.train_from_iterator(news_splits()["val"][:20], trainers.UnigramTrainer(
+        vocab_size=300, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], unk_token="[UNK]",
+        show_progress=False))
+    PreTrainedTokenizerFast(tokenizer_object=unigram, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
+                            sep_token="[SEP]", mask_token="[MASK]").save_pretrained(tmp / "unigram")
+    return tmp / "unigram"
+
+
+def beir_with_unknown_document(tmp: Path) -> Path:
+    """A BEIR-layout folder of real STS-B sentences whose qrels line 3 names a document the corpus lacks."""
+    folder = tmp / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text('{"_id": "d0", "text": "A man is playing a guitar."}\n', encoding="utf-8")
+    (folder / "queries.jsonl").write_text('{"_id": "q0", "text": "A man plays the guitar."}\n', encoding="utf-8")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq0\td0\t1\nq0\td7\t1\n")
+    return folder
 
 
 @dataclass(frozen=True)
@@ -132,6 +172,33 @@ MISTAKES = [
             "is not a readable checkpoint"),
     Mistake("typo'd key", "sequence_classification.py", lambda i: [*i.own_data(), "hyperparameters.lrr=1e-3"],
             USAGE, "hyperparameters.lrr"),
+    # question_answering.py (the real fixtures: line 3's answer "a libel lawsuit" moved by two characters)
+    Mistake("answer_start whose text is not at that offset", "question_answering.py",
+            lambda i: [QA, f"output_dir={i.tmp / 'qa'}", "data.eval_file=" + str(i.broken("dev.jsonl", QA_DEV.replace(
+                '"answer_start": [603]', '"answer_start": [605]')))], FAILED,
+            "dev.jsonl line 3 (id 'd1-2'): answer 'a libel lawsuit' is not at answer_start 605"),
+    Mistake("record without a context", "question_answering.py",
+            lambda i: [QA, f"output_dir={i.tmp / 'qa'}", "data.train_file=" + str(i.broken(
+                "train.jsonl", QA_DEV.replace('"context"', '"contexts"', 1)))], FAILED,
+            "train.jsonl line 1 (id 'd1-0'): the record has no field 'context'"),
+    Mistake("missing data path", "question_answering.py",
+            lambda i: [QA, f"output_dir={i.tmp / 'qa'}", "data.eval_file=/nonexistent/dev-v2.0.json"], USAGE,
+            "config key 'data.eval_file': no such file", in_subprocess=True),
+    Mistake("doc_stride not below max_seq_len", "question_answering.py",
+            lambda i: [QA, f"output_dir={i.tmp / 'qa'}", "hyperparameters.doc_stride=64"], USAGE,
+            "hyperparameters.doc_stride"),
+    # token_classification.py (the real tweets of the tiny recipe)
+    Mistake("token line with too few columns", "token_classification.py",
+            lambda i: [TAGGER, f"output_dir={i.tmp / 'ner'}", "data.train_file=" + str(i.broken(
+                "train.conll", TWEETS.replace("\n\n", "\nlonely\n\n", 1)))], FAILED,
+            "train.conll line 16: 1 column(s) 'lonely'", in_subprocess=True),
+    Mistake("evaluation tag training never saw", "token_classification.py",
+            lambda i: [TAGGER, f"output_dir={i.tmp / 'ner'}", "data.eval_file=" + str(i.broken(
+                "eval.conll", TWEETS.replace("B-person", "B-persn", 1)))], FAILED,
+            "eval.conll line 6: tag 'B-persn' is not among the training file's tags (did you mean 'B-person'?)"),
+    Mistake("unknown tag scheme", "token_classification.py",
+            lambda i: [TAGGER, f"output_dir={i.tmp / 'ner'}", "tag_scheme=BIO"], USAGE,
+            "config key 'tag_scheme': 'BIO' is not one of: IOB1, IOB2, BIOES"),
     # convert_dataset.py
     Mistake("tokenizer that does not exist", "convert_dataset.py",
             lambda i: ["--source", "news", "--out_root", str(i.tmp / "out"), "--tokenizer", "nonexistent-tok",
@@ -156,6 +223,36 @@ MISTAKES = [
     Mistake("missing data path", "evaluate_mlm.py",
             lambda i: [str(i.finished / "hf"), "--data", "/nonexistent/val", "--no_progress"], USAGE,
             "--data /nonexistent/val: no such file or directory"),
+    # train_tokenizer.py
+    Mistake("vocabulary below the special tokens", "train_tokenizer.py",
+            lambda i: ["--source", "news", "--vocab_size", "4", "--out", str(i.tmp / "tok"), "--no_progress"], USAGE,
+            "--vocab_size 4 is below the 5 special tokens", in_subprocess=True),
+    Mistake("vocabulary that does not fit the family", "train_tokenizer.py",
+            lambda i: ["--source", "news", "--vocab_size", "200", "--algorithm", "bpe", "--out", str(i.tmp / "tok"),
+                       "--no_progress"], USAGE, "does not fit a ModernBERT-style byte-level BPE vocabulary"),
+    Mistake("empty source", "train_tokenizer.py",
+            lambda i: ["--source", "files", "--files", f"train={i.broken('empty.jsonl', '')}", "--vocab_size", "1024",
+                       "--out", str(i.tmp / "tok"), "--no_progress"], USAGE, "empty source"),
+    Mistake("whole-word masking with a tokenizer folder of another family", "main.py",
+            lambda i: i.main(f"save_folder={i.tmp}/new", f"model.tokenizer_name={unigram_tokenizer(i.tmp)}",
+                             "masking.whole_word=true"), USAGE, "masking.whole_word: cannot tell where words start"),
+    # sentence_embeddings.py
+    Mistake("a row without its positive", "sentence_embeddings.py",
+            lambda i: [EMBEDDINGS, f"output_dir={i.tmp / 'emb'}", "data.train_file=" + str(i.broken(
+                "pairs.jsonl", '{"anchor": "A man is eating.", "positive": "A man eats."}\n'
+                               '{"anchor": "A dog runs."}\n'))],
+            FAILED, "pairs.jsonl line 2: no 'positive' text", in_subprocess=True),
+    Mistake("a scored-pairs loss on anchor/positive rows", "sentence_embeddings.py",
+            lambda i: [EMBEDDINGS, f"output_dir={i.tmp / 'emb'}", "loss.name=cosent"], USAGE,
+            "config key 'loss.name': cosent trains on scored pairs"),
+    Mistake("typo'd loss", "sentence_embeddings.py", lambda i: [EMBEDDINGS, "loss.name=cosentt"], USAGE,
+            "did you mean 'cosent'"),
+    # evaluate_embeddings.py
+    Mistake("a qrels line naming an unknown document", "evaluate_embeddings.py",
+            lambda i: [str(i.minilm), "--retrieval", str(beir_with_unknown_document(i.tmp))], FAILED,
+            "test.tsv line 3: unknown document 'd7'", in_subprocess=True),
+    Mistake("missing STS file", "evaluate_embeddings.py", lambda i: [str(i.minilm), "--sts", "/nonexistent/sts.tsv"],
+            USAGE, "--sts: no such file '/nonexistent/sts.tsv'"),
 ]
 
 

@@ -27,9 +27,14 @@ EXACT_BERT = {"position_embedding_type": "absolute", "ffn_type": "mlp"}
 # local_attention 6 < the sentences' length: the sliding window is exercised, not only global attention
 TINY_MODERNBERT = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=48,
                        local_attention=6)
+TAGS = ("O", "B-LOC", "I-LOC", "B-PER", "I-PER")
+TAGGERS = ("mosaic_tok", "hf_bert_tok", "modernbert_tok")
 AUTO_CLASSES = {"mosaic_mlm": "AutoModelForMaskedLM", "mosaic_cls": "AutoModelForSequenceClassification",
                 "hf_bert": "AutoModelForMaskedLM", "modernbert_mlm": "AutoModelForMaskedLM",
-                "modernbert_cls": "AutoModelForSequenceClassification"}
+                "modernbert_cls": "AutoModelForSequenceClassification", "mosaic_tok": "AutoModelForTokenClassification",
+                "hf_bert_tok": "AutoModelForTokenClassification", "modernbert_tok": "AutoModelForTokenClassification"}
+READERS = ("mosaic_qa", "hf_bert_qa", "modernbert_qa")  # extractive QA: start and end logits
+AUTO_CLASSES.update({name: "AutoModelForQuestionAnswering" for name in READERS})
 
 # Runs in the fresh interpreter: argv[1] is the JSON request (export dirs, sentences, output file).
 _LOAD_WITHOUT_MOSAICBERT = r"""
@@ -52,18 +57,29 @@ import transformers
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 request = json.loads(sys.argv[1])
-results = {"version": transformers.__version__, "logits": {}, "fill_mask": {}, "modules": {}}
+results = {"version": transformers.__version__, "logits": {}, "fill_mask": {}, "modules": {}, "entities": {}}
 for name, (directory, auto_class) in request["exports"].items():
     remote = name.startswith("mosaic")
     tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=remote)
     batch = dict(tokenizer(request["sentences"], padding=True, return_tensors="pt"))
     model = getattr(transformers, auto_class).from_pretrained(directory, trust_remote_code=remote).eval()
     with torch.no_grad():
-        results["logits"][name] = model(**batch).logits
+        out = model(**batch)
+        qa = auto_class == "AutoModelForQuestionAnswering"
+        results["logits"][name] = torch.stack([out.start_logits, out.end_logits], -1) if qa else out.logits
+    if qa and transformers.__version__.startswith("4."):  # transformers 5 removed the question-answering pipeline
+        reader = pipeline("question-answering", model=directory, trust_remote_code=remote)
+        context = request["sentences"][1].replace("[MASK]", "news")
+        results.setdefault("answers", {})[name] = (context, reader(question="What happened?", context=context))
     results["modules"][name] = type(model).__module__
     if auto_class == "AutoModelForMaskedLM":
         fill_mask = pipeline("fill-mask", model=directory, trust_remote_code=remote, top_k=5)
         results["fill_mask"][name] = [[c["token"] for c in fill_mask(s)] for s in request["sentences"]]
+    if auto_class == "AutoModelForTokenClassification":
+        ner = pipeline("token-classification", model=directory, trust_remote_code=remote,
+                       aggregation_strategy="simple")
+        results["entities"][name] = [[(e["entity_group"], e["start"], e["end"]) for e in ner(s)]
+                                     for s in request["sentences"]]
 results["mosaicbert_loaded"] = [m for m in sys.modules if m.split(".")[0] == "mosaicbert"]
 torch.save(results, request["out"])
 """
@@ -83,7 +99,23 @@ def exports(minilm_dir, tmp_path_factory):
         "modernbert_mlm": build_composer_model("modernbert", "mlm", model_config=TINY_MODERNBERT),
         "modernbert_cls": build_composer_model("modernbert", "classification", num_labels=2,
                                                model_config=TINY_MODERNBERT),
+        "mosaic_tok": build_composer_model("mosaic_bert", "token_classification", num_labels=len(TAGS),
+                                           init_from=str(minilm_dir), model_config=EXACT_BERT,
+                                           expected_new_weights=("classifier",)),
+        "hf_bert_tok": build_composer_model("hf_bert", "token_classification", num_labels=len(TAGS),
+                                            model_config=TINY),
+        "modernbert_tok": build_composer_model("modernbert", "token_classification", num_labels=len(TAGS),
+                                               model_config=TINY_MODERNBERT),
+        "mosaic_qa": build_composer_model("mosaic_bert", "question_answering", init_from=str(minilm_dir),
+                                          model_config=EXACT_BERT, expected_new_weights=("qa_outputs",)),
+        "hf_bert_qa": build_composer_model("hf_bert", "question_answering", model_config=TINY),
+        "modernbert_qa": build_composer_model("modernbert", "question_answering", model_config=TINY_MODERNBERT),
     }
+    for name in TAGGERS:  # a head that tags: scaled up, the fresh head's labels vary
+        network = models[name].model
+        network.config.id2label, network.config.label2id = dict(enumerate(TAGS)), {t: i for i, t in enumerate(TAGS)}
+        with torch.no_grad():
+            network.classifier.weight.mul_(50)
     root = tmp_path_factory.mktemp("exports")
     return {name: (model.eval(), export_to_hf(model, root / name)) for name, model in models.items()}
 
@@ -126,9 +158,20 @@ def test_exports_load_and_give_the_same_logits_without_mosaicbert(stack, exports
     masks = batch["input_ids"] == tokenizer.mask_token_id
     for name, (model, _) in exports.items():
         with torch.no_grad():
-            expected = model.model(**batch).logits
+            output = model(batch)  # the wrapper passes the network only the inputs it takes
+            expected = torch.stack([output.start_logits, output.end_logits], -1) if name in READERS else output.logits
         got = results["logits"][name]
         assert torch.allclose(got[real] if got.dim() == 3 else got, expected[real] if got.dim() == 3 else expected,
                               atol=1e-5), name
         if name in results["fill_mask"]:
             assert results["fill_mask"][name] == expected[masks].topk(5).indices.tolist(), name
+    for name in TAGGERS:  # the pipeline's entities: the tagged spans of the sentences
+        entities = results["entities"][name]
+        assert sum(map(len, entities)) > 0, name
+        for sentence, found in zip(sentences, entities):
+            for group, start, end in found:
+                assert group in {tag[2:] for tag in TAGS[1:]} and sentence[start:end].strip() == sentence[start:end]
+                assert 0 <= start < end <= len(sentence), (name, sentence, start, end)
+    for name in READERS if stack == "pinned" else ():  # pipeline("question-answering"): a span of the context
+        context, answer = results["answers"][name]
+        assert answer["answer"] and context[answer["start"]:answer["end"]] == answer["answer"], (name, answer)

@@ -16,7 +16,7 @@ TINY = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermed
 
 def test_registry_names_and_tasks():
     assert set(MODEL_REGISTRY) == {"mosaic_bert", "hf_bert", "modernbert"}
-    assert set(TASK_WRAPPERS) == {"mlm", "classification"}
+    assert set(TASK_WRAPPERS) == {"mlm", "classification", "token_classification", "question_answering"}
     mlm = build_composer_model("mosaic_bert", "mlm", model_config=TINY)
     classifier = build_composer_model("mosaic_bert", "classification", num_labels=2, model_config=TINY)
     assert isinstance(mlm, ComposerModel) and isinstance(mlm, HuggingFaceModel)
@@ -30,7 +30,8 @@ def test_registry_names_and_tasks():
     (dict(name="roberta", task="mlm"),
      "config key 'model.name': unknown model 'roberta'; choose from: mosaic_bert, hf_bert, modernbert"),
     (dict(name="hf_bert", task="ner"), "unknown task 'ner'; valid tasks: mlm, classification"),
-    (dict(name="hf_bert", task="mlm", num_labels=3), "num_labels=3 applies only to task 'classification'"),
+    (dict(name="hf_bert", task="mlm", num_labels=3),
+     "num_labels=3 applies only to tasks classification and token_classification"),
     (dict(name="mosaic_bert", task="mlm", model_config={"num_layers": 2}),
      "unknown config key 'model.model_config.num_layers' for model 'mosaic_bert'"),
     (dict(name="hf_bert", task="classification", model_config={"hiden_size": 2}),

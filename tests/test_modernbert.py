@@ -97,7 +97,7 @@ def test_headless_checkpoint_needs_its_heads_declared_new(hf_checkpoint, tmp_pat
     assert torch.equal(model.model.model.layers[2].mlp.Wo.weight, reference.model.layers[2].mlp.Wo.weight)
     classifier = build_composer_model("modernbert", "classification", num_labels=3,
                                       init_from=str(tmp_path / "encoder"),
-                                      expected_new_weights=MODEL_REGISTRY["modernbert"].new_heads)
+                                      expected_new_weights=MODEL_REGISTRY["modernbert"].new_heads["classification"])
     assert torch.equal(classifier.model.model.embeddings.tok_embeddings.weight,
                        reference.model.embeddings.tok_embeddings.weight)
 

@@ -21,7 +21,7 @@ from mosaicbert.study.quality.arms import arm_config, arm_overrides
 from mosaicbert.study.quality.config import StudyConfig
 from mosaicbert.study.quality.run import run_study
 from mosaicbert.study.stages import stage
-from mosaicbert.study.vocabulary import train_wordpiece
+from mosaicbert.tokenization.training import learn_vocabulary, save_tokenizer
 from mosaicbert.tokenizer import load_tokenizer
 from mosaicbert.training.pretrain import build_trainer
 
@@ -96,7 +96,8 @@ def test_study_config_errors_name_the_key(tmp_path):
 
 
 def test_study_vocabulary_is_learnt_from_real_text_and_reaches_every_arm(tmp_path, news_articles):
-    vocabulary = load_tokenizer(str(train_wordpiece(news_articles[:300], 1024, tmp_path / "wordpiece")))
+    vocabulary = load_tokenizer(str(save_tokenizer(learn_vocabulary(news_articles[:300], "wordpiece", 1024),
+                                                  tmp_path / "wordpiece")))
     assert len(vocabulary) == 1024
     assert (vocabulary.pad_token_id, vocabulary.mask_token_id) == (0, 4)  # BERT's pad id; [MASK] a special
     assert {"government", "said", "people"} <= vocabulary.get_vocab().keys()  # frequent news words are whole

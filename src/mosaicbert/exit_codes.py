@@ -1,4 +1,6 @@
-"""The exit codes of every entry point (main.py, glue.py, sequence_classification.py, convert_dataset.py).
+"""The exit codes of every entry point (main.py, glue.py, sequence_classification.py, token_classification.py,
+question_answering.py, convert_dataset.py,
+sentence_embeddings.py, evaluate_embeddings.py, train_tokenizer.py).
 
 - ``0`` success.
 - ``1`` the run failed: bad data contents (a malformed line of a data file), weights that do not fit the

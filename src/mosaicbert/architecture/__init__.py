@@ -23,6 +23,10 @@ Public API (stable):
 - ``MosaicBertForSequenceClassification(config)``: same arguments -> ``SequenceClassifierOutput`` with logits
   (B, num_labels); loss per ``config.problem_type`` as in transformers (MSE when num_labels == 1, else CE for
   integer labels, BCE for float multi-label).
+- ``MosaicBertForTokenClassification(config)``: same arguments -> ``TokenClassifierOutput``, logits (B, S,
+  num_labels) (zeros at padding), loss = CE over labelled tokens. ``MosaicBertForQuestionAnswering(config)``:
+  ``start_positions``/``end_positions`` instead of ``labels`` -> ``QuestionAnsweringModelOutput`` with
+  ``start_logits``/``end_logits`` (B, S), ``-inf`` at padding. Both run their head on unpadded tokens.
 - ``convert_bert_state_dict(hf_state_dict, config) -> dict``: transformers BertModel / BertForMaskedLM /
   BertForSequenceClassification keys -> ours (q, k, v fused into ``Wqkv``; position embeddings dropped for ALiBi;
   vocab rows padded). A ``bert.`` prefix is kept if present. ``original_conversion``: the original MosaicBERT's
@@ -40,7 +44,9 @@ from .ffn import FFN_REGISTRY
 from .modeling_mosaic_bert import (
     IGNORE_INDEX,
     MosaicBertForMaskedLM,
+    MosaicBertForQuestionAnswering,
     MosaicBertForSequenceClassification,
+    MosaicBertForTokenClassification,
     MosaicBertModel,
     MosaicBertPreTrainedModel,
 )
@@ -53,7 +59,9 @@ __all__ = [
     "IGNORE_INDEX",
     "MosaicBertConfig",
     "MosaicBertForMaskedLM",
+    "MosaicBertForQuestionAnswering",
     "MosaicBertForSequenceClassification",
+    "MosaicBertForTokenClassification",
     "MosaicBertModel",
     "MosaicBertPreTrainedModel",
     "PaddingInfo",

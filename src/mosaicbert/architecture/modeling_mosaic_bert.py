@@ -1,4 +1,5 @@
-"""MosaicBERT as Hugging Face ``PreTrainedModel``s: encoder, masked LM and sequence classification.
+"""MosaicBERT as Hugging Face ``PreTrainedModel``s: encoder, masked LM, sequence classification, token
+classification and extractive question answering.
 
 Padding tokens are dropped right after the inputs are read (before the embeddings) and restored only in
 the outputs, so no layer and no attention backend ever computes on them.
@@ -12,7 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
-from transformers.modeling_outputs import BaseModelOutputWithPooling, MaskedLMOutput, SequenceClassifierOutput
+from transformers.modeling_outputs import (
+    BaseModelOutputWithPooling,
+    MaskedLMOutput,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
 
 # transformers 4.57 copies only the direct relative imports of this file when it loads remote code from a local
 # directory (transitive ones since huggingface/transformers#46022), so every sibling module is imported here.
@@ -162,6 +169,63 @@ class MosaicBertForSequenceClassification(MosaicBertPreTrainedModel):
         if labels is not None:
             loss = CLASSIFICATION_LOSSES[classification_problem_type(self.config, labels)](logits, labels)
         output = SequenceClassifierOutput(loss=loss, logits=logits)
+        return output if _use_return_dict(self.config, return_dict) else output.to_tuple()
+
+
+class MosaicBertForTokenClassification(MosaicBertPreTrainedModel):
+    """A label per token: dropout -> linear on the unpadded encoder output (padding never reaches the head); the
+    loss is the mean cross-entropy over the labelled tokens (``labels != -100``), as transformers' BERT."""
+
+    def __init__(self, config: MosaicBertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = MosaicBertModel(config, add_pooling_layer=False)
+        dropout = config.classifier_dropout
+        self.dropout = HashDropout(config.hidden_dropout_prob if dropout is None else dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
+                token_type_ids: Optional[torch.Tensor] = None, position_ids: Optional[torch.Tensor] = None,
+                labels: Optional[torch.Tensor] = None, return_dict: Optional[bool] = None,
+                document_ids: Optional[torch.Tensor] = None):
+        """Logits ``(batch, seq, num_labels)``, zeros at padding."""
+        hidden, info = self.bert.encode(input_ids, attention_mask, token_type_ids, position_ids, document_ids)
+        token_logits = self.classifier(self.dropout(hidden))
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(token_logits.float(), unpad(labels, info), ignore_index=IGNORE_INDEX)
+        output = TokenClassifierOutput(loss=loss, logits=repad(token_logits, info))
+        return output if _use_return_dict(self.config, return_dict) else output.to_tuple()
+
+
+class MosaicBertForQuestionAnswering(MosaicBertPreTrainedModel):
+    """Extractive QA: a start and an end logit per token (linear on the unpadded encoder output); padding gets
+    ``-inf`` so that no span starts or ends there. Loss: the mean of the start and end cross-entropies, positions
+    clamped to the sequence as in transformers' BERT."""
+
+    def __init__(self, config: MosaicBertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = MosaicBertModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
+                token_type_ids: Optional[torch.Tensor] = None, position_ids: Optional[torch.Tensor] = None,
+                start_positions: Optional[torch.Tensor] = None, end_positions: Optional[torch.Tensor] = None,
+                return_dict: Optional[bool] = None, document_ids: Optional[torch.Tensor] = None):
+        hidden, info = self.bert.encode(input_ids, attention_mask, token_type_ids, position_ids, document_ids)
+        logits = repad(self.qa_outputs(hidden).float(), info)
+        if attention_mask is not None:
+            logits = logits.masked_fill(~attention_mask.bool().unsqueeze(-1), float("-inf"))
+        start_logits, end_logits = logits.unbind(dim=-1)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            length = input_ids.shape[1]
+            loss = (F.cross_entropy(start_logits, start_positions.clamp(0, length), ignore_index=length)
+                    + F.cross_entropy(end_logits, end_positions.clamp(0, length), ignore_index=length)) / 2
+        output = QuestionAnsweringModelOutput(loss=loss, start_logits=start_logits, end_logits=end_logits)
         return output if _use_return_dict(self.config, return_dict) else output.to_tuple()
 
 

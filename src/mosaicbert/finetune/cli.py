@@ -16,7 +16,8 @@ CUSTOM_TASK_USAGE = ("usage: python sequence_classification.py CONFIG.yaml [key=
                      "e.g. yamls/finetuning/sequence-classification.yaml")
 
 
-def _usage(argv: Sequence[str], usage: str) -> int | None:
+def answer_usage(argv: Sequence[str], usage: str) -> int | None:
+    """No arguments: the usage line on stderr, exit 2; -h/--help: on stdout, exit 0; else None (go on)."""
     if not argv or argv[0] in ("-h", "--help"):
         print(usage, file=sys.stderr if not argv else sys.stdout)
         return exit_codes.USAGE if not argv else exit_codes.OK
@@ -25,7 +26,7 @@ def _usage(argv: Sequence[str], usage: str) -> int | None:
 
 def glue_main(argv: Sequence[str]) -> int:
     """Run the GLUE sweep; exit code 0 when every job succeeded, 1 when some failed, 2 for a bad config."""
-    if (code := _usage(argv, GLUE_USAGE)) is not None:
+    if (code := answer_usage(argv, GLUE_USAGE)) is not None:
         return code
     from mosaicbert.config.loading import load_config
     from mosaicbert.finetune.config import GlueConfig
@@ -40,7 +41,7 @@ def glue_main(argv: Sequence[str]) -> int:
 
 def custom_task_main(argv: Sequence[str]) -> int:
     """Fine-tune on the user's CSV/JSONL; exit code 0 on success, 1 for bad data or weights, 2 for a bad config."""
-    if (code := _usage(argv, CUSTOM_TASK_USAGE)) is not None:
+    if (code := answer_usage(argv, CUSTOM_TASK_USAGE)) is not None:
         return code
     from mosaicbert.config.loading import load_config
     from mosaicbert.finetune.config import SequenceClassificationConfig

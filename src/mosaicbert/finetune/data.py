@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+from composer.utils import dist
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding, PreTrainedTokenizerBase
 
@@ -164,6 +164,14 @@ def _read_jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
         raise DataFormatError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
 
+def read_records(path: Path, fmt: str, required: Iterable[str] = ()) -> Iterator[tuple[int, dict]]:
+    """Rows of a JSONL (``fmt="jsonl"``: one object a line) or CSV file (header row, standard quoting; ``required``
+    columns checked) with their line numbers: the readers of every fine-tuning task."""
+    if fmt == "jsonl":
+        return _read_jsonl_rows(path)
+    return _read_rows(path, delimiter=",", quoting=csv.QUOTE_MINIMAL, header=True, required=required)
+
+
 def iter_table_rows(path: Path, columns: Columns) -> Iterator[tuple[int, dict]]:
     """Rows of a user's CSV (header row, standard quoting), TSV or JSONL file with their line numbers."""
     suffix = path.suffix.lower()
@@ -248,10 +256,14 @@ def tokenize_examples(examples: Examples, tokenizer: PreTrainedTokenizerBase, ma
 
 
 def build_dataloader(features: list[dict], tokenizer: PreTrainedTokenizerBase, batch_size: int, *,
-                     shuffle: bool, seed: int = 0, num_workers: int = 0) -> DataLoader:
-    """Batches padded to their longest example (transformers' dynamic padding), collated in ``num_workers``
-    processes or, with 0, in this one. The workers are not kept across epochs: a kept iterator draws its seed
-    from ``generator`` once instead of once per epoch, so later epochs would be shuffled differently than with 0."""
-    generator = torch.Generator().manual_seed(seed) if shuffle else None
-    return DataLoader(features, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      collate_fn=DataCollatorWithPadding(tokenizer, return_tensors="pt"), num_workers=num_workers)
+                     shuffle: bool, seed: int = 0, num_workers: int = 0, collate_fn=None) -> DataLoader:
+    """Batches padded to their longest example (``collate_fn``, default transformers' dynamic padding), collated in
+    ``num_workers`` processes or, with 0, in this one.
+
+    The sampler is Composer's distributed one: each rank reads its own share (``composer -n N``), and the order of
+    epoch k is a function of ``seed`` and k (the Trainer sets the epoch), so a resumed run sees the batches an
+    uninterrupted one would. ``batch_size`` is per rank."""
+    sampler = dist.get_sampler(features, shuffle=shuffle, drop_last=False, seed=seed)
+    return DataLoader(features, batch_size=batch_size, sampler=sampler,
+                      collate_fn=collate_fn or DataCollatorWithPadding(tokenizer, return_tensors="pt"),
+                      num_workers=num_workers)

@@ -9,6 +9,7 @@ config's ``auto_map``, so ``AutoModelForMaskedLM.from_pretrained(dir, trust_remo
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import tempfile
@@ -27,6 +28,12 @@ def export_auto_classes(network: PreTrainedModel) -> dict[type[PreTrainedModel],
     native transformers export)."""
     return next((family.export_auto_classes for family in MODEL_REGISTRY.values()
                  if type(network) in family.export_auto_classes), {})
+
+
+def input_names(network: PreTrainedModel) -> tuple[str, ...] | None:
+    """The inputs the family of ``network``'s class takes (``NetworkFamily.input_names``), if it says."""
+    return next((family.input_names for family in MODEL_REGISTRY.values()
+                 if any(isinstance(network, cls) for cls in family.task_classes.values())), None)
 
 
 def _name_transformers_class(network: PreTrainedModel, config_file: Path) -> None:
@@ -67,6 +74,11 @@ def export_to_hf(model: HuggingFaceModel | PreTrainedModel, out_dir: str | Path,
         if auto_class is None:
             _name_transformers_class(network, staging / "config.json")
         if tokenizer is not None:
+            names = input_names(network)
+            if names is not None and list(tokenizer.model_input_names) != list(names):
+                tokenizer = copy.deepcopy(tokenizer)  # the caller's tokenizer keeps its inputs
+                tokenizer.model_input_names = list(names)
+                tokenizer.init_kwargs["model_input_names"] = list(names)  # what save_pretrained writes
             tokenizer.save_pretrained(staging)
         if out_dir.exists():
             out_dir.rename(Path(tmp) / "previous")

@@ -1,5 +1,6 @@
-"""ModernBERT (AnswerDotAI, 2024) as a family: transformers' own ``ModernBertForMaskedLM`` /
-``ModernBertForSequenceClassification``, built from config like ``hf_bert``; exported natively (no remote code).
+"""ModernBERT (AnswerDotAI, 2024) as a family: transformers' own ``ModernBertForMaskedLM``,
+``...ForSequenceClassification``, ``...ForTokenClassification``, ``...ForQuestionAnswering``, ``ModernBertModel``,
+built from config like ``hf_bert``; exported natively (no remote code).
 
 The MLM network decodes masked tokens only (``sparse_prediction``). Attention is what transformers picks: flash-attn
 2 with unpadding on a GPU that has it, SDPA over padded batches elsewhere. The special-token ids and the vocabulary
@@ -17,7 +18,10 @@ from torch.nn import functional as F
 from transformers import (
     ModernBertConfig,
     ModernBertForMaskedLM,
+    ModernBertForQuestionAnswering,
     ModernBertForSequenceClassification,
+    ModernBertForTokenClassification,
+    ModernBertModel,
     PretrainedConfig,
     PreTrainedTokenizerBase,
 )
@@ -25,14 +29,17 @@ from transformers.modeling_outputs import MaskedLMOutput
 from transformers.models.modernbert.modeling_modernbert import ModernBertEncoderLayer
 
 from .flops import FlopShape
-from .network import NetworkFamily, model_type_kind
+from .network import ENCODER, NetworkFamily, model_type_kind
 from .weights import KeyLayout, SourceWeights
 
 VOCAB_MULTIPLE = 64
 # the recipe's own choices whatever the source checkpoint says: masked tokens only (MLM), no reference_compile
 # (compile_config compiles the whole network; transformers would compile the MLP and head on its own on a GPU)
 TASK_CONFIG = {"mlm": {"sparse_prediction": True, "reference_compile": False},
-               "classification": {"reference_compile": False}}
+               **{task: {"reference_compile": False}
+                  for task in ("classification", "token_classification", "question_answering", ENCODER)}}
+# the MLM checkpoint's head (dense -> GELU -> norm) is every task head's first part too
+HEADS = ("classifier", "head")
 
 
 class SparseModernBertForMaskedLM(ModernBertForMaskedLM):
@@ -96,7 +103,9 @@ def modernbert_flop_shape(config: ModernBertConfig) -> FlopShape:
 MODERNBERT = NetworkFamily(
     name="modernbert",
     config_class=ModernBertConfig,
-    task_classes={"mlm": SparseModernBertForMaskedLM, "classification": ModernBertForSequenceClassification},
+    task_classes={"mlm": SparseModernBertForMaskedLM, "classification": ModernBertForSequenceClassification,
+                  "token_classification": ModernBertForTokenClassification,
+                  "question_answering": ModernBertForQuestionAnswering, ENCODER: ModernBertModel},
     adapt_weights=modernbert_weights,
     layer_class=ModernBertEncoderLayer,
     reads=(model_type_kind(ModernBertConfig.model_type),),
@@ -106,7 +115,8 @@ MODERNBERT = NetworkFamily(
     tokenizer_config=tokenizer_config,
     key_layout=KeyLayout("model.", re.compile(r"model\.layers\.(\d+)\.")),
     flop_shape=modernbert_flop_shape,
-    new_heads=("classifier", "head"),  # the MLM checkpoint's head (dense -> GELU -> norm) is the classifier's too
+    new_heads={"classification": HEADS, "token_classification": HEADS, "question_answering": HEADS, ENCODER: ()},
     max_length=lambda config: config.max_position_embeddings,
     block_mask=False,  # transformers' ModernBERT builds its own 4-D (sliding-window) masks from a 2-D one
+    input_names=("input_ids", "attention_mask"),
 )

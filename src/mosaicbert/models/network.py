@@ -28,6 +28,12 @@ BERT_SHAPE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attent
 LABEL_KEYS = ("num_labels", "id2label", "label2id", "problem_type")
 # MosaicBERT's pretraining dropout, in BERT's config keys (the recipe's for both BERT families)
 BERT_PRETRAINING_DROPOUTS = {"attention_probs_dropout_prob": 0.0, "hidden_dropout_prob": 0.1}
+# the task whose network is the bare encoder (its base model: hidden states out, no head), e.g. for embeddings
+ENCODER = "encoder"
+# per task, the parameters of a BERT network a pretrained checkpoint may lack (they start fresh); the encoder's keys
+# have no base-model prefix (NetworkFamily.build strips it from the source)
+BERT_NEW_HEADS = {"classification": ("classifier", "bert.pooler"), "token_classification": ("classifier",),
+                  "question_answering": ("qa_outputs",), ENCODER: ("pooler",)}
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,15 @@ def position_table_length(config: PretrainedConfig) -> int | None:
     if getattr(config, "position_embedding_type", "absolute") != "absolute":
         return None
     return config.max_position_embeddings
+
+
+def bert_tokenizer_config(tokenizer: PreTrainedTokenizerBase) -> dict:
+    """A BERT config's vocabulary size and padding id from the tokenizer (a vocabulary of your own may be larger or
+    smaller than bert-base-uncased's 30,522; MosaicBERT pads the embedding to a multiple of 64 itself)."""
+    fields = {"vocab_size": len(tokenizer)}
+    if tokenizer.pad_token_id is not None:
+        fields["pad_token_id"] = tokenizer.pad_token_id
+    return fields
 
 
 def bert_shape_fields(source: SourceWeights) -> dict:
@@ -85,8 +100,8 @@ class NetworkFamily:
     tokenizer_config: Callable[[PreTrainedTokenizerBase], dict] | None = None
     key_layout: KeyLayout = BERT_KEYS
     flop_shape: Callable[[PretrainedConfig], FlopShape] = bert_flop_shape
-    # parameters a fine-tuning run may find missing in a pretrained checkpoint (they start fresh)
-    new_heads: tuple[str, ...] = ("classifier", "bert.pooler")
+    # per task, the parameters a fine-tuning run may find missing in a pretrained checkpoint (they start fresh)
+    new_heads: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(BERT_NEW_HEADS))
     # a 3-D (batch, query, key) attention_mask keeps the documents of packed rows apart (transformers' BERT); False:
     # the network takes only 2-D masks, so its packed documents cross-attend (document_ids are dropped, with a warning)
     block_mask: bool = True
@@ -98,6 +113,9 @@ class NetworkFamily:
     export_auto_classes: dict[type[PreTrainedModel], str] = field(default_factory=dict)
     # named model_config variants measured side by side (benchmarks/model_throughput.py); None: the family as it is
     variants: dict[str, dict] | None = None
+    # the inputs its networks take, written into an export's tokenizer (model_input_names) so that pipelines pass
+    # only these (ModernBERT has no token types); None: the tokenizer's own
+    input_names: tuple[str, ...] | None = None
 
     def reads_natively(self, source: SourceWeights) -> bool:
         """``source`` is a checkpoint of a kind in ``reads``."""
@@ -117,7 +135,11 @@ class NetworkFamily:
         config = self.config(task, model_config or {}, source, num_labels, tokenizer)
         model = self.task_classes[task](config)
         if source is not None:
-            load_weights(model, self.adapt_weights(source, config), expected_new_weights, source.origin)
+            weights = self.adapt_weights(source, config)
+            if task == ENCODER:  # the base model's own keys: without its prefix, and none of a head's
+                prefix = self.key_layout.prefix
+                weights = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+            load_weights(model, weights, expected_new_weights, source.origin)
         shard_per_layer(model, (self.layer_class,))
         return model
 
@@ -141,6 +163,8 @@ class NetworkFamily:
             fields = {k: v for k, v in fields.items() if k not in LABEL_KEYS}
             fields["num_labels"] = num_labels
         config = self.config_class(**fields)
+        if task == "question_answering":
+            config.num_labels = 2  # a start and an end logit per token
         if task == "classification":
             config.problem_type = "regression" if config.num_labels == 1 else "single_label_classification"
         return config

@@ -1,8 +1,11 @@
-"""ComposerModel wrappers of the two tasks, shared by every model family.
+"""ComposerModel wrappers of the tasks, shared by every model family.
 
-Both wrap a transformers-style network (``forward(input_ids, attention_mask, token_type_ids, labels)``
-returning a ``ModelOutput`` with ``loss`` and ``logits``) through Composer's ``HuggingFaceModel``, so
-Composer checkpoints carry the network's config and the tokenizer, and the weights sit under ``model.``.
+Each wraps a transformers-style network (``forward(input_ids, attention_mask, token_type_ids, labels)``
+returning a ``ModelOutput`` with ``loss`` and ``logits``; extractive QA: ``start_positions``/``end_positions`` in,
+``start_logits``/``end_logits`` out) through Composer's ``HuggingFaceModel``, so Composer checkpoints carry the
+network's config and the tokenizer, and the weights sit under ``model.``. Token classification and QA score what only
+the whole evaluation set can tell (entities over words, answers over windows): their metrics come from the task
+that reads the data (``eval_metrics``), and see each batch whole.
 """
 
 from __future__ import annotations
@@ -116,3 +119,38 @@ class SequenceClassificationComposerModel(_TaskModel):
 
     def update_metric(self, batch, outputs, metric):
         metric.update(outputs, batch["labels"].to(outputs.dtype) if self.is_regression else batch["labels"])
+
+
+class TokenClassificationComposerModel(_TaskModel):
+    """A label per token. ``eval_forward`` returns the predicted label ids ``(batch, seq)``; ``update_metric`` passes
+    them with the whole batch (its ``labels`` and any bookkeeping keys the task's dataloader adds) to the metric,
+    which the fine-tuning task supplies (``eval_metrics``): entity-level scores need words, not tokens."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase | None = None,
+                 autocast_dtype=None, block_mask: bool = True, family_name: str | None = None,
+                 eval_metrics: dict[str, Metric] | None = None):
+        super().__init__(model, tokenizer, {}, dict(eval_metrics or {}), autocast_dtype, block_mask, family_name)
+
+    def eval_forward(self, batch, outputs=None):
+        return self.logits(batch, outputs).argmax(dim=-1)
+
+    def update_metric(self, batch, outputs, metric):
+        metric.update(outputs, batch)
+
+
+class QuestionAnsweringComposerModel(_TaskModel):
+    """Extractive QA. ``eval_forward`` returns fp32 ``(batch, seq, 2)`` start and end logits; ``update_metric`` passes
+    them with the whole batch to the task's metric (``eval_metrics``), which maps windows back to answers."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase | None = None,
+                 autocast_dtype=None, block_mask: bool = True, family_name: str | None = None,
+                 eval_metrics: dict[str, Metric] | None = None):
+        super().__init__(model, tokenizer, {}, dict(eval_metrics or {}), autocast_dtype, block_mask, family_name)
+
+    def eval_forward(self, batch, outputs=None):
+        if outputs is None:
+            outputs = self.forward(batch)
+        return torch.stack([outputs["start_logits"], outputs["end_logits"]], dim=-1).float()
+
+    def update_metric(self, batch, outputs, metric):
+        metric.update(outputs, batch)

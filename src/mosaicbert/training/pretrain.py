@@ -66,7 +66,8 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
 
     # the MaskingRateScheduler sets train_masker.step to the batch count before every batch: masks are a pure
     # function of (seed, batch, sample), the same however the batch is split over ranks and microbatches
-    train_masker = MLMMasker(tokenizer, cfg.masking.train_rate, seed=cfg.seed, dynamic=False)
+    train_masker = MLMMasker(tokenizer, cfg.masking.train_rate, seed=cfg.seed, dynamic=False,
+                             whole_word=cfg.masking.whole_word)
     flop_shape = MODEL_REGISTRY[cfg.model.name].flop_shape(model.model.config)
     model.flops_per_batch = partial(mlm_training_flops, flop_shape, train_masker)
     if not cfg.train_metrics:
@@ -75,7 +76,8 @@ def build_trainer(cfg: PretrainConfig) -> Trainer:
                                       train_masker)
     evaluators = []
     if cfg.eval_loader is not None:
-        eval_masker = MLMMasker(tokenizer, cfg.masking.eval_rate, seed=cfg.seed, dynamic=False)
+        eval_masker = MLMMasker(tokenizer, cfg.masking.eval_rate, seed=cfg.seed, dynamic=False,
+                                whole_word=cfg.masking.whole_word)
         eval_data = build_mlm_dataloader(cfg.eval_loader, tokenizer, cfg.max_seq_len, cfg.device_eval_batch_size,
                                          eval_masker, schema=MLMEvalLoaderConfig)
         evaluators.append(Evaluator(label="eval", dataloader=eval_data))

@@ -38,6 +38,9 @@ class MaskingSection:
 
     train_rate: float = 0.30
     eval_rate: float = 0.15
+    # mask whole words (all their pieces) at the rates, in training and evaluation (PubMedBERT, Bioformer): the
+    # rates and their schedule then count words; needs a WordPiece or byte-level BPE tokenizer
+    whole_word: bool = False
 
 
 @dataclass

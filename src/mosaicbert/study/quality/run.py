@@ -22,6 +22,7 @@ from composer.utils import dist, get_device
 
 from mosaicbert.config.loading import ConfigError
 from mosaicbert.measurement.machine import machine_info
+from mosaicbert.tokenization.training import learn_vocabulary, save_tokenizer
 
 from ..budget import (
     BUDGET_TOLERANCE,
@@ -35,7 +36,6 @@ from ..budget import (
 )
 from ..expected_warnings import expected_warnings_silenced
 from ..stages import save_record, stage
-from ..vocabulary import train_wordpiece
 from .arms import arm_config, data_dir, tokenizer_name, vocabulary_dir
 from .config import StudyConfig
 from .report import write_outputs
@@ -64,7 +64,8 @@ def prepare_data(study: StudyConfig, echo) -> None:
     vocabulary = vocabulary_dir(study)
     if study.train_vocab_size is not None and not vocabulary.is_dir() and dist.get_global_rank() == 0:
         echo(f"learning a {study.train_vocab_size}-entry WordPiece vocabulary from the news (train split) ...")
-        train_wordpiece(open_source("news", ["train"])["train"].documents(), study.train_vocab_size, vocabulary)
+        save_tokenizer(learn_vocabulary(open_source("news", ["train"])["train"].documents(), "wordpiece",
+                                        study.train_vocab_size), vocabulary)
     dist.barrier()
     speeches = Path(study.work_dir) / "data" / "parliament.jsonl"
     if not speeches.is_file():
