@@ -5,11 +5,10 @@ errors naming the file and line (a judgement of an unknown document or query, a 
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mosaicbert.finetune.data import DataFormatError
+from mosaicbert.finetune.data import DataFormatError, read_records
 
 QRELS_HEADER = ("query-id", "corpus-id", "score")
 
@@ -26,24 +25,15 @@ class RetrievalSet:
 
 def _jsonl_texts(path: Path, *, with_title: bool) -> dict[str, str]:
     """``_id`` -> text (a document's title, when it has one, before its text, as BEIR's own evaluation joins them)."""
-    if not path.is_file():
-        raise DataFormatError(f"missing file {path}")
     texts: dict[str, str] = {}
-    with path.open(encoding="utf-8-sig") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataFormatError(f"{path} line {line_number}: invalid JSON ({err.msg})") from None
-            if not isinstance(row, dict) or "_id" not in row or not isinstance(row.get("text"), str):
-                raise DataFormatError(f"{path} line {line_number}: expected an object with '_id' and 'text'")
-            key = str(row["_id"])
-            if key in texts:
-                raise DataFormatError(f"{path} line {line_number}: duplicate _id {key!r}")
-            title = row.get("title") if with_title else None
-            texts[key] = f"{title} {row['text']}".strip() if isinstance(title, str) and title else row["text"]
+    for line_number, row in read_records(path, "jsonl"):
+        if "_id" not in row or not isinstance(row.get("text"), str):
+            raise DataFormatError(f"{path} line {line_number}: expected an object with '_id' and 'text'")
+        key = str(row["_id"])
+        if key in texts:
+            raise DataFormatError(f"{path} line {line_number}: duplicate _id {key!r}")
+        title = row.get("title") if with_title else None
+        texts[key] = f"{title} {row['text']}".strip() if isinstance(title, str) and title else row["text"]
     if not texts:
         raise DataFormatError(f"{path}: no entries")
     return texts
