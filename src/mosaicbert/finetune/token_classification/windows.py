@@ -38,12 +38,15 @@ class Labels:
 
 def word_pieces(words: tuple[str, ...], tokenizer: PreTrainedTokenizerBase) -> list[list[int]]:
     """Token ids of each word, read from the offsets of the words joined by single spaces."""
-    text = " ".join(words)
+    return _pieces_of_words(words, tokenizer(" ".join(words), add_special_tokens=False, return_offsets_mapping=True))
+
+
+def _pieces_of_words(words: tuple[str, ...], encoded) -> list[list[int]]:
+    """Each word's token ids from one encoding of the joined words (``input_ids``, ``offset_mapping``)."""
     starts, position = [], 0
     for word in words:
         starts.append(position)
         position += len(word) + 1
-    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     pieces: list[list[int]] = [[] for _ in words]
     word = 0
     for token, (begin, end) in zip(encoded["input_ids"], encoded["offset_mapping"]):
@@ -63,8 +66,12 @@ def sentence_windows(sentences: Sentences, tokenizer: PreTrainedTokenizerBase, l
     if budget < 1:
         raise ValueError(f"max_seq_len={max_seq_len} leaves no room for a word beside the special tokens")
     features = []
+    # one call of the fast tokenizer for every sentence (batched in Rust), not one per sentence
+    encoded = tokenizer([" ".join(sentence.words) for sentence in sentences.items], add_special_tokens=False,
+                        return_offsets_mapping=True)
     for index, sentence in enumerate(sentences.items):
-        pieces = word_pieces(sentence.words, tokenizer)
+        pieces = _pieces_of_words(sentence.words, {key: encoded[key][index]
+                                                   for key in ("input_ids", "offset_mapping")})
         window: list[int] = []
         window_labels: list[int] = []
         window_words: list[int] = []
