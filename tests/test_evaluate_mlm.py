@@ -77,6 +77,32 @@ def test_errors_are_one_line_with_the_documented_exit_code(exports, speeches, tm
         assert len(err) == 1 and err[0].startswith(message), err
 
 
+def test_whole_words_scores_the_same_words_for_every_model_and_named_vocabulary(exports, speeches,
+                                                                              family_checkpoints, tmp_path, capsys):
+    """MiniLM (bert-base-uncased) and a tiny ModernBERT (the same vocabulary here) scored on words chosen on the
+    text; --compare_with a WordPiece learnt from the speeches keeps only passages all three fit: the same words."""
+    from mosaicbert.tokenization.training import learn_vocabulary, save_tokenizer
+
+    own = save_tokenizer(learn_vocabulary(parliament_speeches()[60:400], "wordpiece", 800), tmp_path / "own")
+    common = ["--data", str(speeches), "--whole_words", "--compare_with", str(own), "--words", "1500",
+              "--words_per_passage", "30", "--lengths", "64", "--batch_size", "8", "--no_progress"]
+    rows = {}
+    for name, model in (("bert", exports["hf_bert"]), ("modernbert", family_checkpoints["modernbert"]["export"])):
+        out = tmp_path / f"{name}.json"
+        assert evaluate_mlm_cli([str(model), *common, "--out", str(out)]) == 0
+        rows[name] = json.loads(out.read_text())["by_length"]["64"]
+        assert f"{'words':>7} {'nats/word':>9}" in capsys.readouterr().out
+    assert rows["bert"]["masked_words"] == rows["modernbert"]["masked_words"] > 150
+    for row in rows.values():
+        assert row["masked_tokens"] >= row["masked_words"] and 0 < row["nats_per_word"] < 40
+        assert row["nats_per_word"] == pytest.approx(row["cross_entropy"] * row["masked_tokens"] / row["masked_words"])
+    packed = tmp_path / "mds"
+    (packed / "val").mkdir(parents=True)
+    (packed / "val" / "index.json").write_text("{}")
+    assert evaluate_mlm_cli([str(exports["hf_bert"]), "--data", str(packed), "--whole_words", "--no_progress"]) == 2
+    assert "--whole_words chooses the words on the text" in capsys.readouterr().err
+
+
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 
 

@@ -40,6 +40,7 @@ def rows_of(report: dict, check: str) -> dict[str, dict]:
     return {r["item"]: r for r in report["rows"] if r["check"] == check}
 
 
+@pytest.mark.slow  # the whole dry run: ~2 min of one worker
 def test_dry_run_passes_every_check(dry_run):
     done, report = dry_run
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -54,6 +55,7 @@ def test_dry_run_passes_every_check(dry_run):
     assert [line.split()[0] for line in body] == [r["check"] for r in report["rows"]]
 
 
+@pytest.mark.slow  # the whole dry run: ~2 min of one worker
 def test_dry_run_values(dry_run):
     _, report = dry_run
     pretraining = rows_of(report, "pretraining")
@@ -108,6 +110,7 @@ def test_without_a_gpu_one_line_and_exit_0(tmp_path):
     assert not (tmp_path / "out.json").exists()
 
 
+@pytest.mark.slow  # every model-level check on transformers 5: ~1 min
 def test_an_image_without_composer_runs_the_model_level_checks_on_transformers_5(tmp_path, transformers5_path):
     """A GPU image's own stack: transformers 5, no Composer, no Streaming. The attention check runs; each
     trainer-level check is one skipped row naming what does not import; exit 0."""

@@ -197,7 +197,7 @@ def test_stage_keeps_finished_work(tmp_path):
 
 
 def test_downstream_finetunes_the_arms_checkpoint(packed):
-    from mosaicbert.study.quality.downstream import finetune_accuracy, finetune_config
+    from mosaicbert.study.downstream import finetune_accuracy, finetune_config
 
     cfg = study(packed, "downstream.outlets=[goodhealth,reuters_health]", "downstream.train_per_class=16",
                 "downstream.eval_per_class=8", "downstream.overrides.hyperparameters.max_duration=1ep",

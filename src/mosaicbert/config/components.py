@@ -23,6 +23,8 @@ load time. The classes are Composer's and torch's, plus the recipe's own Compose
 - ``loggers: {tensorboard: {log_dir: ...}, wandb: {project: ...}, ...}``: console output and the progress bar
   are Trainer switches (``log_to_console``, ``progress_bar``) rather than entries here. W&B and MLflow need
   their packages installed; asking for them otherwise is a config error naming the package.
+
+In every section ``name: false`` turns off what a recipe turns on (``algorithms.domain_upsampling=false``).
 """
 
 from __future__ import annotations

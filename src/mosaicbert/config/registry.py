@@ -60,10 +60,11 @@ class Registry:
         return name, self._parse_kwargs(name, kwargs, f"{key}.name", key)
 
     def parse_many(self, section: Any, key: str) -> list[tuple[str, dict[str, Any]]]:
-        """Validate ``{name: kwargs, ...}``; return ``(name, typed kwargs)`` pairs."""
+        """Validate ``{name: kwargs, ...}``; return ``(name, typed kwargs)`` pairs. ``name: false`` turns off an
+        entry a recipe turns on (``algorithms.domain_upsampling=false``); ``name: {}`` or ``name:`` keeps defaults."""
         section = _plain(section, key)
         return [(name, self._parse_kwargs(name, _plain(kwargs or {}, f"{key}.{name}"), f"{key}.{name}",
-                                          f"{key}.{name}")) for name, kwargs in section.items()]
+                                          f"{key}.{name}")) for name, kwargs in section.items() if kwargs is not False]
 
     def build_one(self, section: Any, key: str, **injected: Any) -> Any:
         """Construct the factory named in ``section`` (see :meth:`parse_one`)."""

@@ -4,10 +4,14 @@ Data is an MDS dataset (scored as stored: token-id samples truncated or padded t
 tokenized and truncated; the real-token count says which) or a ``.txt``/``.jsonl`` file, packed at each length
 into full rows by ``convert_dataset.py``'s code (documents joined by [SEP]). A length past the model's
 position table is skipped with a note; if every length is, that is a usage error.
+
+``--whole_words`` scores a text file's words instead (``masked_words.py``): words chosen on the text, every piece of
+a chosen word masked, nats per masked word — the measure that compares models with different vocabularies.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from dataclasses import dataclass
@@ -63,11 +67,41 @@ def packed_file(data: Path, tokenizer_name: str, length: int, work_dir: Path) ->
     return LengthData(out, DEFAULT_SPLIT, summary[0].documents)
 
 
-def check_data(data: Path) -> None:
+@dataclass
+class WholeWords:
+    """How ``--whole_words`` cuts and keeps passages (see ``masked_words.heldout_passages``)."""
+
+    compare_with: list[str]
+    words: int | None = None
+    words_per_passage: int = 60
+
+
+def whole_word_samples(loaded, data: Path, length: int, whole: WholeWords, rate: float, seed: int):
+    """The passages of a text file every named tokenizer fits at ``length``, as pre-masked samples of the model's
+    tokenizer (None: no passage fits)."""
+    from mosaicbert.data.sources import open_source
+    from mosaicbert.tokenizer import load_tokenizer
+
+    from .masked_words import MaskedWordSamples, heldout_passages
+
+    texts = list(open_source("files", [DEFAULT_SPLIT], files=[f"{DEFAULT_SPLIT}={data}"])[DEFAULT_SPLIT].documents())
+    tokenizers = [loaded.tokenizer, *(load_tokenizer(name) for name in whole.compare_with)]
+    try:
+        passages = heldout_passages(texts, tokenizers, length, rate=rate, seed=seed,
+                                    words_per_passage=whole.words_per_passage, max_words=whole.words)
+    except ValueError:
+        return None, len(texts)
+    return MaskedWordSamples(loaded.tokenizer, passages, length), len(texts)
+
+
+def check_data(data: Path, whole_words: bool = False) -> None:
     if not data.exists():
         raise FileNotFoundError(f"--data {data}: no such file or directory")
     if data.is_file() and data.suffix not in TEXT_SUFFIXES:
         raise EvaluationUsageError(f"--data {data}: give an MDS directory or a {' / '.join(TEXT_SUFFIXES)} file")
+    if whole_words and not data.is_file():
+        raise EvaluationUsageError(f"--data {data}: --whole_words chooses the words on the text: give a "
+                                   f"{' / '.join(TEXT_SUFFIXES)} file")
 
 
 def plan_lengths(lengths: list[int], capacity: int | None, model: str) -> tuple[list[int], dict[str, str]]:
@@ -84,8 +118,9 @@ def plan_lengths(lengths: list[int], capacity: int | None, model: str) -> tuple[
 
 def table(results: dict) -> list[str]:
     """One row per length (skipped ones with their note)."""
+    words = any("nats_per_word" in row for row in results["by_length"].values())
     lines = [f"{'length':>7} {'documents':>9} {'samples':>8} {'real tokens':>12} {'masked':>8} {'CE':>7} "
-             f"{'accuracy':>8}"]
+             f"{'accuracy':>8}" + (f" {'words':>7} {'nats/word':>9}" if words else "")]
     for n in results["lengths"]:
         row = results["by_length"].get(str(n))
         if row is None:
@@ -93,20 +128,24 @@ def table(results: dict) -> list[str]:
             continue
         documents = "-" if row.get("documents") is None else str(row["documents"])
         lines.append(f"{n:>7} {documents:>9} {row['samples']:>8} {row['real_tokens']:>12} {row['masked_tokens']:>8} "
-                     f"{row['cross_entropy']:>7.4f} {100 * row['accuracy']:>7.2f}%")
+                     f"{row['cross_entropy']:>7.4f} {100 * row['accuracy']:>7.2f}%"
+                     + (f" {row['masked_words']:>7} {row['nats_per_word']:>9.4f}" if words else ""))
     return lines
 
 
 def evaluate_by_length(model: str, data: Path, lengths: list[int], *, tokens: int | None, batch_size: int,
                        rate: float, seed: int, device: str, precision: str, tokenizer: str | None = None,
-                       out: Path | None = None, progress: bool = True, echo: Callable[[str], None] = print) -> dict:
-    """Score ``model`` at each of ``lengths``; print the table, write ``out`` (JSON) if given; return the results."""
+                       out: Path | None = None, progress: bool = True, echo: Callable[[str], None] = print,
+                       whole_words: WholeWords | None = None) -> dict:
+    """Score ``model`` at each of ``lengths``; print the table, write ``out`` (JSON) if given; return the results.
+    ``whole_words``: nats per masked word on words chosen on the text (a text file)."""
     from mosaicbert.precision import resolve_precision
 
     from .heldout_mlm import heldout_mlm, heldout_samples
+    from .masked_words import nats_per_word
     from .mlm_model import load_mlm_model
 
-    check_data(data)
+    check_data(data, whole_words is not None)
     trainer_precision, autocast_dtype = resolve_precision(precision, device, key="--precision")
     with tempfile.TemporaryDirectory(prefix="evaluate_mlm-") as tmp:
         loaded = load_mlm_model(model, Path(tmp) / "tokenizer", tokenizer, autocast_dtype)
@@ -115,19 +154,26 @@ def evaluate_by_length(model: str, data: Path, lengths: list[int], *, tokens: in
             echo(f"length {n}: skipped ({note})")
         by_length = {}
         for n in kept:
-            where = packed_file(data, loaded.tokenizer_name, n, Path(tmp)) if data.is_file() else mds_split(data)
-            samples = where and heldout_samples(loaded.tokenizer, where.local, n, tokens, where.split)
-            if not samples:  # a text shorter than one packed row
+            if whole_words is not None:
+                samples, documents = whole_word_samples(loaded, data, n, whole_words, rate, seed)
+            else:
+                where = packed_file(data, loaded.tokenizer_name, n, Path(tmp)) if data.is_file() else mds_split(data)
+                samples = where and heldout_samples(loaded.tokenizer, where.local, n, tokens, where.split)
+                documents = where and where.documents
+            if not samples:  # a text shorter than one packed row, or no passage that fits
                 skipped[str(n)] = f"no {n}-token sample in the data"
                 echo(f"length {n}: skipped ({skipped[str(n)]})")
                 continue
             scores = heldout_mlm(loaded.model, loaded.tokenizer, samples, batch_size=batch_size, rate=rate,
                                  seed=seed, device=device, precision=trainer_precision,
-                                 progress=f"length {n}" if progress else None)
-            by_length[str(n)] = {"documents": where.documents, **scores}
+                                 progress=f"length {n}" if progress else None, premasked=whole_words is not None)
+            if whole_words is not None:
+                scores = {**scores, **nats_per_word(scores, samples)}
+            by_length[str(n)] = {"documents": documents, **scores}
     results = {"model": model, "family": loaded.family, "data": str(data), "lengths": list(lengths), "rate": rate,
-               "seed": seed, "tokens_per_length": tokens, "precision": precision, "device": device,
-               "by_length": by_length, "skipped": skipped}
+               "seed": seed, "tokens_per_length": tokens,
+               "whole_words": None if whole_words is None else dataclasses.asdict(whole_words),
+               "precision": precision, "device": device, "by_length": by_length, "skipped": skipped}
     for line in table(results):
         echo(line)
     if out is not None:

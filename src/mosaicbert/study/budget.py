@@ -145,6 +145,24 @@ def calibrated(path, arms: list[str], config_of: Callable[[str], PretrainConfig]
     return {a: saved[a] for a in arms}
 
 
+def timed_run(cfg: PretrainConfig, name: str, steps: int, clock: Callable[[], float] = time.perf_counter) -> dict:
+    """Pretrain one study run of ``steps`` steps: its measured wall time (``fit`` alone), model FLOPs, final loss."""
+    with expected_warnings_silenced():
+        trainer = build_trainer(cfg)
+        model = getattr(trainer.state.model, "module", trainer.state.model)  # DDP wraps it on N ranks
+        counter = FlopCounter(model.model.config, training_masker(trainer))
+        trainer.state.callbacks.append(counter)
+        t0 = clock()
+        trainer.fit()
+        wall = clock() - t0
+        batches = int(trainer.state.timestamp.batch)
+        loss = float(trainer.state.loss) if trainer.state.loss is not None else None
+        release(trainer)
+    if batches != steps:
+        raise RuntimeError(f"{name}: trained {batches} steps, expected {steps}")
+    return {"wall_s": wall, "flops": counter.total, "steps": batches, "final_train_loss": loss}
+
+
 def steps_for_budget(seconds: float, seconds_per_step: float, startup_s: float = 0.0) -> int:
     """Training steps that fill ``seconds`` after the start-up at the calibrated speed (at least one)."""
     return max(1, round((seconds - startup_s) / seconds_per_step))

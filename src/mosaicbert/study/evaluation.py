@@ -1,16 +1,18 @@
 """The studies' held-out MLM: an arm's checkpoint scored by ``mosaicbert.evaluation.heldout_mlm`` (the same samples
 and masks for every arm, the configured token count on any number of ranks), the same masked tokens with more or
-less context (:mod:`mosaicbert.evaluation.context_windows`), and the word-frequency (unigram) baseline on exactly
+less context (:mod:`mosaicbert.evaluation.context_windows`), the same masked whole words in any vocabulary
+(:mod:`mosaicbert.evaluation.masked_words`), and the word-frequency (unigram) baseline on exactly
 those masked tokens (frequencies from :mod:`mosaicbert.data.unigram`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 
 from mosaicbert.evaluation.heldout_mlm import heldout_mlm, heldout_samples, masked_batches, unigram_baseline
+from mosaicbert.evaluation.masked_words import MaskedWordSamples, Passage, nats_per_word
 from mosaicbert.models.build import build_composer_model
 from mosaicbert.models.registry import MODEL_REGISTRY
 from mosaicbert.precision import resolve_precision
@@ -57,3 +59,13 @@ def unigram_heldout(log_probs: torch.Tensor, tokenizer, data_dir: str | Path, se
     """The unigram baseline on the held-out samples the arms are scored on, masked as they are masked."""
     samples = heldout_samples(tokenizer, data_dir, seq_len, tokens)
     return unigram_baseline(log_probs, masked_batches(samples, tokenizer, batch_size, rate, seed))
+
+
+def arm_masked_words(cfg: PretrainConfig, checkpoint: str, passages: Sequence[Passage], batch_size: int,
+                     seed: int) -> dict[str, float]:
+    """Nats per masked word of ``checkpoint`` on ``passages`` (their masked words, in the arm's vocabulary)."""
+    model, tokenizer, precision = _arm_model(cfg, checkpoint)
+    samples = MaskedWordSamples(tokenizer, passages, cfg.max_seq_len)
+    scores = heldout_mlm(model, tokenizer, samples, batch_size=batch_size, rate=0.0, seed=seed,
+                         device=cfg.device_type, precision=precision, premasked=True)
+    return nats_per_word(scores, samples)

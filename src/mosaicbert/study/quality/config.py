@@ -15,6 +15,7 @@ from omegaconf import MISSING
 from mosaicbert.config.loading import ConfigError
 
 from ..claims import Claim, check_claims
+from ..downstream import DownstreamSection
 
 
 @dataclass
@@ -45,18 +46,6 @@ class ContextSection:
     documents: int = 48  # addresses of at least max(lengths) tokens (each contributes its first max - 2)
     rate: float = 0.15
     batch_size: int = 8
-
-
-@dataclass
-class DownstreamSection:
-    """Fine-tuning through ``sequence_classification.py``'s machinery on the health-tweet outlet task."""
-
-    recipe: str = "yamls/finetuning/sequence-classification.yaml"
-    outlets: List[str] = field(default_factory=lambda: ["goodhealth", "reuters_health", "nprhealth", "foxnewshealth"])
-    train_per_class: int = 1000
-    eval_per_class: int = 250
-    seeds: List[int] = field(default_factory=lambda: [17, 18, 19])
-    overrides: Dict[str, Any] = field(default_factory=dict)  # dotted keys of SequenceClassificationConfig
 
 
 @dataclass

