@@ -34,3 +34,13 @@ def check_claims(claims: Iterable[Claim], arms: Iterable[str], *, need_baseline:
                 raise ConfigError(f"config key '{key}[{index}].{field}': unknown arm {arm!r}"
                                   f"{did_you_mean(arm, arms)}; the study's arms: {', '.join(arms)}")
 
+
+
+def check_run_arms(arms: Iterable[str], run_arms: Optional[Iterable[str]]) -> None:
+    """A study declares at least one arm and runs only arms it declares (one line naming the key otherwise)."""
+    arms = list(arms)
+    if not arms:
+        raise ConfigError("config key 'arms': give at least one arm")
+    for name in run_arms or ():
+        if name not in arms:
+            raise ConfigError(f"config key 'run_arms': unknown arm {name!r}; choose from: {', '.join(arms)}")

@@ -13,7 +13,7 @@ from omegaconf import MISSING
 
 from mosaicbert.config.loading import ConfigError
 
-from ..claims import Claim, check_claims
+from ..claims import Claim, check_claims, check_run_arms
 from ..downstream import DownstreamSection
 
 VOCABULARIES = ("general", "domain")
@@ -84,11 +84,7 @@ class DomainStudyConfig:
         return self.arms[arm].calibrate_as or arm
 
     def validate(self) -> None:
-        if not self.arms:
-            raise ConfigError("config key 'arms': give at least one arm")
-        for name in self.selected_arms:
-            if name not in self.arms:
-                raise ConfigError(f"config key 'run_arms': unknown arm {name!r}; choose from: {', '.join(self.arms)}")
+        check_run_arms(self.arms, self.run_arms)
         for name, arm in self.arms.items():
             if arm.vocabulary not in VOCABULARIES:
                 raise ConfigError(f"config key 'arms.{name}.vocabulary': {arm.vocabulary!r} is not one of "

@@ -14,7 +14,7 @@ from omegaconf import MISSING
 
 from mosaicbert.config.loading import ConfigError
 
-from ..claims import Claim, check_claims
+from ..claims import Claim, check_claims, check_run_arms
 from ..downstream import DownstreamSection
 
 
@@ -83,11 +83,7 @@ class StudyConfig:
         return list(self.run_arms) if self.run_arms is not None else list(self.arms)
 
     def validate(self) -> None:
-        if not self.arms:
-            raise ConfigError("config key 'arms': give at least one arm")
-        for name in self.selected_arms:
-            if name not in self.arms:
-                raise ConfigError(f"config key 'run_arms': unknown arm {name!r}; choose from: {', '.join(self.arms)}")
+        check_run_arms(self.arms, self.run_arms)
         check_claims(self.claims, self.arms, need_baseline=True)
         if self.base_budget_s <= 0 or not self.budget_multipliers or min(self.budget_multipliers) <= 0:
             raise ConfigError("config keys 'base_budget_s' / 'budget_multipliers': budgets must be positive")
